@@ -1,0 +1,59 @@
+# brainstar: `make run` and `make test` are the two commands; each installs what it needs first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.brainstar-installed
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+HOST ?= 127.0.0.1
+PORT ?= 3000
+
+.PHONY: help install dagster-home run dev test test-fast lint bench clean
+
+help:
+	@echo "make run   - install, write demo data if the landing zone is empty, materialize every asset"
+	@echo "make test  - install and run the whole test suite (what CI runs)"
+	@echo "make dev   - the Dagster UI on http://$(HOST):$(PORT) with the daemon (sensors, schedules)"
+	@echo "make bench - run the benchmarks and print their tables"
+	@echo "make test-fast, make lint, make clean"
+
+# torch goes in first, pinned by constraints.txt, so no later requirement can pull a CUDA build.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt torch==2.13.0
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip check
+	touch $@
+
+install: $(STAMP)
+
+# The local instance: SQLite under DAGSTER_HOME, run queue and run monitoring on.
+# An existing dagster.yaml there is the user's and is left alone.
+dagster-home:
+	@mkdir -p "$(DAGSTER_HOME)"
+	@test -f "$(DAGSTER_HOME)/dagster.yaml" || cp deploy/local/dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
+
+run: install dagster-home
+	$(BIN)/brainstar run
+
+dev: install dagster-home
+	$(BIN)/dagster dev -w workspace.yaml -h $(HOST) -p $(PORT)
+
+test: install
+	$(BIN)/pytest
+
+test-fast: install
+	$(BIN)/pytest -m "not slow"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: install
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf data .dagster_home .pytest_cache .ruff_cache test-artifacts

@@ -1,0 +1,1 @@
+"""Astronomy domain: SDSS spectra, Kepler light curves and Gaia photometry to served models."""

@@ -1,0 +1,233 @@
+"""Astro assets: survey ingestion -> feature store -> split -> models -> promotion. Thin wiring."""
+
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from platform_assets.astro import demo, photometry, pipeline, registry
+from resources import LandingZone, TorchDevice, Warehouse
+
+GROUP = "astro"
+OWNERS = ["team:astro"]
+TABLE_FILE = "table.parquet"
+REPORT_FILE = "ingest_report.json"
+CARD_FILE = "card.json"
+SPLITS_FILE = "splits.parquet"
+SURVEY_ASSETS = {"sdss": "sdss_spectra", "kepler": "kepler_lightcurves", "gaia": "gaia_photometry"}
+
+
+def registry_root(warehouse: Warehouse) -> Path:
+    """The model registry folder: <warehouse>/astro/registry."""
+    return warehouse.asset_dir(["astro", "registry"])
+
+
+def _ingestion_asset(survey: str, description: str) -> dg.AssetsDefinition:
+    name = SURVEY_ASSETS[survey]
+
+    @dg.asset(
+        key=["astro", name],
+        group_name=GROUP,
+        owners=OWNERS,
+        kinds={"fits" if survey != "gaia" else "csv", "parquet"},
+        description=description,
+        code_version="1",
+    )
+    def _asset(
+        context: dg.AssetExecutionContext, landing_zone: LandingZone, warehouse: Warehouse
+    ) -> dg.MaterializeResult:
+        paths, rejected = landing_zone.survey_files(survey)
+        for entry in rejected:
+            context.log.warning(f"skipped {entry.relative_path}: {entry.reason}")
+        report = pipeline.ingest_survey(
+            survey,
+            paths,
+            warehouse.file(context.asset_key, TABLE_FILE),
+            warehouse.file(context.asset_key, REPORT_FILE),
+        )
+        for failure in report["failures"]:
+            context.log.warning(f"bad file {failure['file']}: {failure['problem']}")
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(warehouse.file(context.asset_key, TABLE_FILE))),
+                "n_files": report["n_files"],
+                "n_rows": report["n_rows"],
+                "n_read_files": report["n_read_files"],
+                "n_reused_files": report["n_reused_files"],
+                "n_bad_files": len(report["failures"]),
+                "n_rejected_names": len(rejected),
+                "bad_files": dg.MetadataValue.json(report["failures"]),
+                "content_version": report["version"],
+                "wall_seconds": report["wall_seconds"],
+            },
+            data_version=dg.DataVersion(report["version"]),
+        )
+
+    return _asset
+
+
+sdss_spectra = _ingestion_asset(
+    "sdss", "SDSS spec files: COADD + SPECOBJ read, masked, resampled, continuum-normalised (incremental)."
+)
+kepler_lightcurves = _ingestion_asset(
+    "kepler",
+    "Kepler llc files: quality-masked, biweight-detrended, BLS + Lomb-Scargle features (incremental).",
+)
+gaia_photometry = _ingestion_asset(
+    "gaia", "Gaia gaia_source CSVs: astrometry and photometry rows (incremental)."
+)
+
+
+class FeatureStoreConfig(dg.Config):
+    parallax_over_error_min: float = Field(default=10.0, description="Gaia cut: parallax / error above this.")
+    ruwe_max: float = Field(default=1.4, description="Gaia cut: RUWE below this (single-star fit).")
+
+
+@dg.asset(
+    key=["astro", "feature_store"],
+    deps=[sdss_spectra, kepler_lightcurves, gaia_photometry],
+    group_name=GROUP,
+    owners=OWNERS,
+    kinds={"parquet"},
+    description="Spectral, light-curve and SED feature tables keyed by source id, content-hash versioned.",
+    code_version="1",
+)
+def feature_store(
+    context: dg.AssetExecutionContext,
+    config: FeatureStoreConfig,
+    landing_zone: LandingZone,
+    warehouse: Warehouse,
+) -> dg.MaterializeResult:
+    tables = {s: warehouse.file(["astro", n], TABLE_FILE) for s, n in SURVEY_ASSETS.items()}
+    cuts = photometry.GaiaCuts(config.parallax_over_error_min, config.ruwe_max)
+    out_dir = warehouse.asset_dir(context.asset_key)
+    manifest = pipeline.build_feature_store(tables, landing_zone.path / demo.LABELS_CATALOG, out_dir, cuts)
+    metadata: dict[str, dg.RawMetadataValue] = {"path": dg.MetadataValue.path(str(out_dir))}
+    for modality in pipeline.MODALITIES:
+        metadata[f"{modality}_rows"] = manifest[modality]["rows"]
+        metadata[f"{modality}_version"] = manifest[modality]["version"]
+    return dg.MaterializeResult(metadata=metadata)
+
+
+class SplitConfig(dg.Config):
+    seed: int = Field(default=0, description="Seed of the group hash; the same seed gives the same split.")
+
+
+@dg.asset(
+    key=["astro", "splits"],
+    deps=[feature_store],
+    group_name=GROUP,
+    owners=OWNERS,
+    kinds={"parquet"},
+    description="Deterministic 70/15/15 split, stratified by class or Teff bin, grouped by source id.",
+    code_version="1",
+)
+def splits(
+    context: dg.AssetExecutionContext, config: SplitConfig, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    path = warehouse.file(context.asset_key, SPLITS_FILE)
+    table = pipeline.make_splits(warehouse.asset_dir(feature_store.key), path, config.seed)
+    counts = table.groupby(["modality", "split"]).size()
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(path)),
+            **{f"{m}_{s}_rows": int(n) for (m, s), n in counts.items()},
+        }
+    )
+
+
+def _model_asset(modality: str, description: str) -> dg.AssetsDefinition:
+    name = f"{modality}_model"
+
+    @dg.asset(
+        key=["astro", name],
+        deps=[feature_store, splits],
+        group_name=GROUP,
+        owners=OWNERS,
+        kinds={"pytorch", "scikitlearn"},
+        description=description,
+        code_version=pipeline.CODE_VERSION,
+    )
+    def _asset(
+        context: dg.AssetExecutionContext, warehouse: Warehouse, torch_device: TorchDevice
+    ) -> dg.MaterializeResult:
+        card = pipeline.train_and_register(
+            modality,
+            warehouse.asset_dir(feature_store.key),
+            warehouse.file(splits.key, SPLITS_FILE),
+            registry_root(warehouse),
+            torch_device.device,
+        )
+        path = warehouse.write_json(warehouse.file(context.asset_key, CARD_FILE), card)
+        metrics = {f"test_{k}": float(v) for k, v in card["metrics"].items()}
+        baseline = {f"baseline_test_{k}": float(v) for k, v in card["baseline_metrics"].items()}
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(path)),
+                "registry_version": card["version"],
+                "gates_passed": card["passed"],
+                "train_wall_seconds": card["train_stats"]["train_seconds"],
+                "baseline_fit_wall_seconds": card["baseline_seconds"],
+                "epochs": card["train_stats"]["epochs"],
+                "data_version": card["data_version"],
+                **metrics,
+                **baseline,
+                **torch_device.metadata(),
+            }
+        )
+
+    return _asset
+
+
+spectral_model = _model_asset("spectral", "MLP on PCA of spectra -> Teff, log g, [Fe/H]; ridge baseline.")
+lightcurve_model = _model_asset(
+    "lightcurve", "MLP on folded views + period features -> class and period; gradient-boosting baseline."
+)
+sed_model = _model_asset("sed", "MLP on Gaia photometry and parallax -> Teff; ridge baseline.")
+MODEL_ASSETS = {"spectral": spectral_model, "lightcurve": lightcurve_model, "sed": sed_model}
+
+
+def _promotion_asset(modality: str) -> dg.AssetsDefinition:
+    name = f"promote_{modality}_model"
+    upstream = MODEL_ASSETS[modality]
+
+    @dg.asset(
+        key=["astro", name],
+        deps=[upstream],
+        group_name=GROUP,
+        owners=OWNERS,
+        kinds={"pytorch"},
+        description=f"Sets the registry production alias to the {modality} model version that passed.",
+        code_version="1",
+    )
+    def _asset(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+        card = pipeline.load_card(warehouse.file(upstream.key, CARD_FILE))
+        aliases = registry.promote(registry_root(warehouse), modality, card["version"])
+        return dg.MaterializeResult(
+            metadata={
+                "model": modality,
+                "production_version": aliases[registry.PRODUCTION],
+                "data_version": card["data_version"],
+            }
+        )
+
+    return _asset
+
+
+promote_spectral_model = _promotion_asset("spectral")
+promote_lightcurve_model = _promotion_asset("lightcurve")
+promote_sed_model = _promotion_asset("sed")
+
+ASSETS = [
+    sdss_spectra,
+    kepler_lightcurves,
+    gaia_photometry,
+    feature_store,
+    splits,
+    spectral_model,
+    lightcurve_model,
+    sed_model,
+    promote_spectral_model,
+    promote_lightcurve_model,
+    promote_sed_model,
+]

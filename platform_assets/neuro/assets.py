@@ -1,0 +1,272 @@
+"""Neuro assets: one landed session through BIDS, preprocessing, DTI, regions and connectome.
+
+Each body reads its inputs from the warehouse, calls the domain modules of this package
+and returns metadata; files are written atomically by those modules.
+"""
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+
+from brainstar.atomic import atomic_path, write_json_atomic
+from platform_assets.neuro import bids, cohort, dicom, dwi_session, parcellation, preprocess, reconstruction
+from platform_assets.neuro import tractography as tracking
+from platform_assets.neuro.nifti import labels_on_grid, save_nifti
+from platform_assets.neuro.outputs import SessionOutputs
+from platform_assets.neuro.partitions import neuro_sessions
+from resources import LandingZone, Warehouse
+
+GROUP = "neuro"
+OWNERS = ["team:neuro"]
+
+
+def _session_asset(name: str, description: str, kinds: set[str], **kwargs):
+    return dg.asset(
+        key=["neuro", name],
+        partitions_def=neuro_sessions,
+        group_name=GROUP,
+        owners=OWNERS,
+        kinds=kinds,
+        description=description,
+        code_version="1",
+        **kwargs,
+    )
+
+
+@_session_asset(
+    "raw_session", "Inventory and header validation of one landed diffusion session.", {"nifti", "dicom"}
+)
+def raw_session(
+    context: dg.AssetExecutionContext, landing_zone: LandingZone, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    session_dir = landing_zone.session_dir(context.partition_key)
+    if not session_dir.is_dir():
+        raise dwi_session.SessionInputError(session_dir, "session folder is missing from the landing zone")
+    if (session_dir / "dicom").is_dir():
+        inventory = dicom.inspect_dicom_series(session_dir / "dicom")
+        record = {"format": "dicom", "source": str(session_dir / "dicom"), "headers": inventory.as_dict()}
+        summary = {"n_volumes": inventory.n_volumes, "n_files": inventory.n_files}
+    else:
+        files = dwi_session.find_nifti_session(session_dir)
+        report, _, _ = dwi_session.inspect_headers(files)
+        record = {
+            "format": "nifti",
+            "source": str(session_dir),
+            "files": {name: str(path) for name, path in vars(files).items() if path is not None},
+            "headers": report.as_dict(),
+        }
+        summary = {
+            "n_volumes": report.n_volumes,
+            "n_b0": report.n_b0,
+            "bvalue_max_s_per_mm2": report.bvalue_max,
+        }
+    path = write_json_atomic(SessionOutputs(warehouse.path, context.partition_key).inventory, record)
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(path)),
+            "input_format": record["format"],
+            "header_issues": len(record["headers"]["issues"]),
+            **summary,
+        }
+    )
+
+
+@_session_asset(
+    "bids_session",
+    "The session as BIDS: sub-X/ses-Y/dwi/*_dwi.{nii.gz,bval,bvec,json}.",
+    {"bids"},
+    deps=[raw_session],
+)
+def bids_session(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    outputs = SessionOutputs(warehouse.path, context.partition_key)
+    inventory = json.loads(outputs.inventory.read_text())
+    target = outputs.bids
+    if inventory["format"] == "dicom":
+        target.folder.mkdir(parents=True, exist_ok=True)
+        converted = dicom.convert_dicom_to_nifti(Path(inventory["source"]), target.folder, target.stem)
+        bids.place_converted_series(converted.paths(), target)
+        dwi_session.inspect_headers(target.files)  # dcm2niix's gradients must match its volumes
+    else:
+        files = dwi_session.DwiFiles(**{k: Path(v) for k, v in inventory["files"].items()})
+        bids.copy_nifti_session(files, target, inventory["headers"])
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(target.folder)),
+            "dataset_root": dg.MetadataValue.path(str(target.root)),
+            "converter": "dcm2niix " + dicom.dcm2niix_version() if inventory["format"] == "dicom" else "copy",
+        }
+    )
+
+
+@_session_asset(
+    "preprocessed_dwi",
+    "QSIPrep-like preprocessing: MP-PCA denoising, Gibbs unringing, rigid motion correction, brain mask.",
+    {"nifti", "dipy"},
+    deps=[bids_session],
+    pool="heavy",
+)
+def preprocessed_dwi(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    outputs = SessionOutputs(warehouse.path, context.partition_key)
+    data, affine, bvals, bvecs = bids.load_series(outputs.bids)
+    result = preprocess.preprocess(data, bvals, bvecs, affine)
+    save_nifti(result.data, affine, outputs.preprocessed("dwi.nii.gz"))
+    save_nifti(result.mask.astype(np.uint8), affine, outputs.preprocessed("mask.nii.gz"), time_unit="unknown")
+    with atomic_path(outputs.preprocessed("dwi.bval")) as tmp:
+        np.savetxt(tmp, bvals[None, :], fmt="%g")
+    with atomic_path(outputs.preprocessed("dwi.bvec")) as tmp:
+        np.savetxt(tmp, dwi_session.fsl_to_voxel_frame(result.bvecs, affine).T, fmt="%.6f")
+    motion = pd.DataFrame(
+        preprocess.rigid_parameters(result.motion_affines),
+        columns=["trans_x_mm", "trans_y_mm", "trans_z_mm", "rot_x_rad", "rot_y_rad", "rot_z_rad"],
+    ).assign(framewise_displacement_mm=result.framewise_displacement_mm)
+    with atomic_path(outputs.preprocessed("motion.csv")) as tmp:
+        motion.to_csv(tmp, index_label="volume")
+    write_json_atomic(outputs.preprocessed("qc.json"), result.qc.as_dict())
+    qc = result.qc
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(outputs.preprocessed("dwi.nii.gz"))),
+            "fd_mean_mm": qc.fd_mean_mm,
+            "fd_max_mm": qc.fd_max_mm,
+            "ndc_raw": qc.ndc_raw,
+            "ndc_preprocessed": qc.ndc_preprocessed,
+            "snr_b0_in_mask": qc.snr_b0_in_mask,
+            "noise_sigma": qc.noise_sigma,
+            "mask_voxels": qc.mask_voxels,
+            "mask_fraction": qc.mask_fraction,
+        }
+    )
+
+
+def load_preprocessed(
+    outputs: SessionOutputs,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(data, affine, bvals, rotated voxel-frame bvecs, mask) written by ``preprocessed_dwi``."""
+    image = dwi_session.load_image(outputs.preprocessed("dwi.nii.gz"))
+    mask = np.asarray(dwi_session.load_image(outputs.preprocessed("mask.nii.gz")).dataobj).astype(bool)
+    bvals = dwi_session.read_bvals(outputs.preprocessed("dwi.bval"))
+    bvecs = dwi_session.fsl_to_voxel_frame(
+        dwi_session.read_bvecs(outputs.preprocessed("dwi.bvec")), image.affine
+    )
+    return np.asarray(image.get_fdata(dtype=np.float32)), image.affine, bvals, bvecs, mask
+
+
+@_session_asset(
+    "dti_maps",
+    "Diffusion tensor maps FA, MD, AD, RD (dipy TensorModel, WLS) as NIfTI.",
+    {"nifti", "dipy"},
+    deps=[preprocessed_dwi],
+)
+def dti_maps(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    outputs = SessionOutputs(warehouse.path, context.partition_key)
+    data, affine, bvals, bvecs, mask = load_preprocessed(outputs)
+    maps = reconstruction.fit_tensor(data, bvals, bvecs, mask)
+    for name, values in maps.scalars().items():
+        save_nifti(values, affine, outputs.dti_map(name), time_unit="unknown")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(outputs.dti_map("fa").parent)),
+            "fa_median_in_mask": float(np.median(maps.fa[mask])),
+            "md_median_in_mask_mm2_per_s": float(np.median(maps.md[mask])),
+        }
+    )
+
+
+@_session_asset(
+    "parcellation_stats",
+    "Per-region mean/median/SD/IQR/coverage of FA, MD, AD, RD (QSIParc's table).",
+    {"parquet"},
+    deps=[dti_maps],
+)
+def parcellation_stats(
+    context: dg.AssetExecutionContext, landing_zone: LandingZone, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    outputs = SessionOutputs(warehouse.path, context.partition_key)
+    mask_image = dwi_session.load_image(outputs.preprocessed("mask.nii.gz"))
+    mask = np.asarray(mask_image.dataobj).astype(bool)
+    landed_labels = landing_zone.session_dir(context.partition_key) / "labels.nii.gz"
+    if landed_labels.is_file():
+        labels, source = labels_on_grid(landed_labels, mask.shape, mask_image.affine), "session labels.nii.gz"
+    else:
+        labels, source = parcellation.octant_labels(mask), "fallback: octants of the brain mask"
+    maps = {
+        name: np.asarray(dwi_session.load_image(outputs.dti_map(name)).dataobj)
+        for name in reconstruction.SCALAR_MAPS
+    }
+    table = parcellation.regional_stats(maps, labels, mask)
+    save_nifti(labels, mask_image.affine, outputs.labels, time_unit="unknown")
+    with atomic_path(outputs.regional_stats) as tmp:
+        table.to_parquet(tmp, index=False)
+    fa = table[table["map"] == "fa"]
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(outputs.regional_stats)),
+            "label_source": source,
+            "n_regions": int(fa["region"].nunique()),
+            "min_region_coverage": float(table["coverage"].min()),
+            "fa_by_region": dg.MetadataValue.md(
+                fa[["region", "mean", "median", "sd", "n_voxels"]].to_markdown(index=False)
+            ),
+        }
+    )
+
+
+@_session_asset(
+    "connectome",
+    "Deterministic tractography on tensor peaks and the region-by-region streamline-count matrix.",
+    {"numpy", "dipy"},
+    deps=[parcellation_stats],
+)
+def connectome(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    outputs = SessionOutputs(warehouse.path, context.partition_key)
+    data, affine, bvals, bvecs, mask = load_preprocessed(outputs)
+    fa = np.asarray(dwi_session.load_image(outputs.dti_map("fa")).dataobj)
+    labels = np.asarray(dwi_session.load_image(outputs.labels).dataobj).astype(np.int16)
+    streamlines, n_seeds = tracking.track(data, bvals, bvecs, mask, fa, affine)
+    result = tracking.connectome(streamlines, affine, labels, n_seeds)
+    with atomic_path(outputs.connectome(".npy")) as tmp:
+        np.save(tmp, result.regions)
+    region_ids = [f"region_{i}" for i in range(1, result.matrix.shape[0])]
+    with atomic_path(outputs.connectome(".csv")) as tmp:
+        pd.DataFrame(result.regions, index=region_ids, columns=region_ids).to_csv(tmp)
+    upper = result.regions[np.triu_indices_from(result.regions, k=1)]
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(outputs.connectome(".csv"))),
+            "n_streamlines": result.n_streamlines,
+            "n_seeds": result.n_seeds,
+            "n_regions": len(region_ids),
+            "edge_density": float((upper > 0).mean()) if upper.size else 0.0,
+            "streamlines_between_regions": int(upper.sum()),
+        }
+    )
+
+
+@dg.asset(
+    key=["neuro", "cohort_table"],
+    group_name=GROUP,
+    owners=OWNERS,
+    kinds={"parquet"},
+    deps=[preprocessed_dwi, parcellation_stats],
+    automation_condition=dg.AutomationCondition.eager(),
+    description="One row per session: preprocessing QC and regional mean FA/MD, updated as sessions arrive.",
+    code_version="1",
+)
+def cohort_table(warehouse: Warehouse) -> dg.MaterializeResult:
+    table = cohort.collect(warehouse.path)
+    path = warehouse.file(["neuro", "cohort_table"], "cohort.parquet")
+    with atomic_path(path) as tmp:
+        table.to_parquet(tmp, index=False)
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(path)),
+            "n_sessions": len(table),
+            "columns": dg.MetadataValue.json(list(table.columns)),
+        }
+    )
+
+
+session_assets = [raw_session, bids_session, preprocessed_dwi, dti_maps, parcellation_stats, connectome]

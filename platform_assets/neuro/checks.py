@@ -1,0 +1,125 @@
+"""Quality gates on neuro assets. Each check reads what its asset wrote to the warehouse.
+
+All per-session gates are blocking: a failure stops that session's downstream assets in
+the same run and no other session's (each session runs in its own run).
+"""
+
+import json
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+
+from platform_assets.neuro import bids, cohort, dwi_session
+from platform_assets.neuro.assets import bids_session, cohort_table, dti_maps, preprocessed_dwi, raw_session
+from platform_assets.neuro.outputs import SessionOutputs
+from resources import NeuroQcThresholds, Warehouse
+
+
+def _result(passed: bool, description: str, metadata: dict[str, object]) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        passed=bool(passed), severity=dg.AssetCheckSeverity.ERROR, description=description, metadata=metadata
+    )
+
+
+@dg.asset_check(
+    asset=raw_session,
+    blocking=True,
+    description="Headers agree: gradients match the 4th dimension, b-values plausible, unit b-vectors.",
+)
+def headers_consistent(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
+    record = json.loads(SessionOutputs(warehouse.path, context.partition_key).inventory.read_text())
+    headers = record["headers"]
+    return _result(
+        not headers["issues"],
+        "; ".join(headers["issues"]) or "headers consistent",
+        {"input_format": record["format"], "n_volumes": headers["n_volumes"], "issues": headers["issues"]},
+    )
+
+
+@dg.asset_check(asset=bids_session, blocking=True, description="The session's files follow the BIDS layout.")
+def bids_layout_valid(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
+    problems = bids.validate_layout(SessionOutputs(warehouse.path, context.partition_key).bids)
+    return _result(not problems, "; ".join(problems) or "valid BIDS layout", {"problems": problems})
+
+
+@dg.asset_check(
+    asset=preprocessed_dwi,
+    blocking=True,
+    description="Brain mask covers a plausible share of the field of view.",
+)
+def mask_coverage_plausible(
+    context: dg.AssetCheckExecutionContext, warehouse: Warehouse, neuro_qc: NeuroQcThresholds
+) -> dg.AssetCheckResult:
+    qc = json.loads(SessionOutputs(warehouse.path, context.partition_key).preprocessed("qc.json").read_text())
+    low, high = neuro_qc.mask_fraction_min, neuro_qc.mask_fraction_max
+    return _result(
+        low <= qc["mask_fraction"] <= high,
+        f"mask covers {qc['mask_fraction']:.1%} of the FOV (allowed {low:.0%} to {high:.0%})",
+        {"mask_fraction": qc["mask_fraction"], "mask_voxels": qc["mask_voxels"], "min": low, "max": high},
+    )
+
+
+@dg.asset_check(
+    asset=preprocessed_dwi,
+    blocking=True,
+    description="Largest framewise displacement stays below the configured limit (mm).",
+)
+def motion_within_limit(
+    context: dg.AssetCheckExecutionContext, warehouse: Warehouse, neuro_qc: NeuroQcThresholds
+) -> dg.AssetCheckResult:
+    qc = json.loads(SessionOutputs(warehouse.path, context.partition_key).preprocessed("qc.json").read_text())
+    limit = neuro_qc.max_framewise_displacement_mm
+    return _result(
+        qc["fd_max_mm"] < limit,
+        f"max FD {qc['fd_max_mm']:.2f} mm (limit {limit:g} mm)",
+        {"fd_max_mm": qc["fd_max_mm"], "fd_mean_mm": qc["fd_mean_mm"], "limit_mm": limit},
+    )
+
+
+@dg.asset_check(
+    asset=dti_maps, blocking=True, description="FA lies in [0, 1] with no NaN inside the brain mask."
+)
+def fa_valid(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
+    outputs = SessionOutputs(warehouse.path, context.partition_key)
+    fa = np.asarray(dwi_session.load_image(outputs.dti_map("fa")).get_fdata())
+    mask = np.asarray(dwi_session.load_image(outputs.preprocessed("mask.nii.gz")).dataobj).astype(bool)
+    inside = fa[mask]
+    n_nan = int(np.isnan(inside).sum())
+    finite = inside[np.isfinite(inside)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (np.nan, np.nan)
+    return _result(
+        n_nan == 0 and finite.size > 0 and low >= 0.0 and high <= 1.0,
+        f"FA in mask spans [{low:.3f}, {high:.3f}], {n_nan} NaN",
+        {"fa_min": low, "fa_max": high, "n_nan_in_mask": n_nan, "mask_voxels": int(mask.sum())},
+    )
+
+
+@dg.asset_check(
+    asset=cohort_table,
+    description="Flags sessions whose QC metrics are outliers across the cohort (robust z-score; warning).",
+)
+def cohort_outliers(warehouse: Warehouse, neuro_qc: NeuroQcThresholds) -> dg.AssetCheckResult:
+    table = pd.read_parquet(warehouse.file(["neuro", "cohort_table"], "cohort.parquet"))
+    flagged = cohort.outliers(table, neuro_qc.outlier_robust_z)
+    return dg.AssetCheckResult(
+        passed=flagged.empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"{len(flagged)} outlying QC value(s) across {len(table)} sessions",
+        metadata={
+            "n_sessions": len(table),
+            "threshold_robust_z": neuro_qc.outlier_robust_z,
+            "outliers": dg.MetadataValue.md(
+                flagged.to_markdown(index=False) if not flagged.empty else "none"
+            ),
+        },
+    )
+
+
+session_checks = [
+    headers_consistent,
+    bids_layout_valid,
+    mask_coverage_plausible,
+    motion_within_limit,
+    fa_valid,
+]

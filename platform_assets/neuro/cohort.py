@@ -1,0 +1,51 @@
+"""The cohort table (one row per processed session) and robust outlier flags across it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+QC_METRICS = ("fd_mean_mm", "fd_max_mm", "ndc_preprocessed", "snr_b0_in_mask", "mask_fraction")
+MAD_TO_SD = 1.4826  # MAD of a normal distribution times this is its SD (robust z-score)
+
+
+def collect(warehouse_root: Path) -> pd.DataFrame:
+    """Rows for every session with both a QC table and regional statistics in the warehouse."""
+    rows = []
+    for qc_path in sorted((warehouse_root / "neuro" / "preprocessed_dwi").glob("*/qc.json")):
+        session = qc_path.parent.name
+        stats_path = warehouse_root / "neuro" / "parcellation_stats" / session / "regional_stats.parquet"
+        if not stats_path.is_file():
+            continue
+        row: dict[str, object] = {"session": session, **json.loads(qc_path.read_text())}
+        stats = pd.read_parquet(stats_path)
+        for record in stats[stats["map"].isin(["fa", "md"])].itertuples():
+            row[f"{record.map}_mean_region_{record.region}"] = record.mean
+        rows.append(row)
+    return pd.DataFrame(rows, columns=None if rows else ["session", *QC_METRICS])
+
+
+def robust_z_scores(values: pd.Series) -> pd.Series:
+    """(x - median) / (1.4826 MAD); zero where the MAD is zero and the value is the median."""
+    median = values.median()
+    mad = (values - median).abs().median() * MAD_TO_SD
+    if not np.isfinite(mad) or mad == 0:
+        return (values - median).apply(lambda d: 0.0 if d == 0 else np.inf * np.sign(d))
+    return (values - median) / mad
+
+
+def outliers(table: pd.DataFrame, threshold: float, metrics: tuple[str, ...] = QC_METRICS) -> pd.DataFrame:
+    """Sessions whose robust z-score on any QC metric exceeds ``threshold`` in magnitude."""
+    flagged = []
+    for metric in metrics:
+        if metric not in table or len(table) < 3:
+            continue  # three sessions is the least for which a median and MAD mean anything
+        z = robust_z_scores(table[metric].astype(float))
+        for index in z.index[z.abs() > threshold]:
+            flagged.append(
+                {"session": table.at[index, "session"], "metric": metric, "robust_z": float(z[index])}
+            )
+    return pd.DataFrame(flagged, columns=["session", "metric", "robust_z"])

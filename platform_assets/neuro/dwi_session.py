@@ -1,0 +1,205 @@
+"""Reading and validating one landed diffusion session (NIfTI + FSL gradients).
+
+Errors are :class:`SessionInputError`, whose message names the file and the problem, so
+that a failed partition tells the user exactly what to fix in the landing zone.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+B0_THRESHOLD = 50.0  # s/mm^2: volumes at or below this are b0 (dipy's default)
+PLAUSIBLE_MAX_BVALUE = 30_000.0  # s/mm^2: ex-vivo scanners reach ~20,000; beyond is a unit error
+UNIT_NORM_TOLERANCE = 0.02
+
+
+class SessionInputError(ValueError):
+    """A landed file is missing, unreadable or inconsistent. The message names the file."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class DwiFiles:
+    dwi: Path
+    bval: Path
+    bvec: Path
+    labels: Path | None = None
+    t1w: Path | None = None
+
+
+@dataclass
+class HeaderReport:
+    """What the headers say, and every inconsistency found (empty ``issues`` means consistent)."""
+
+    shape: list[int]
+    n_volumes: int
+    voxel_size_mm: list[float]
+    n_bvals: int
+    n_bvecs: int
+    n_b0: int
+    bvalue_max: float
+    bvec_norm_max_deviation: float
+    affine_determinant: float
+    issues: list[str] = field(default_factory=list)
+
+    @property
+    def consistent(self) -> bool:
+        return not self.issues
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def find_nifti_session(session_dir: Path) -> DwiFiles:
+    missing = [name for name in ("dwi.nii.gz", "dwi.bval", "dwi.bvec") if not (session_dir / name).is_file()]
+    if missing:
+        raise SessionInputError(session_dir, f"no DWI found: missing {', '.join(missing)}")
+    optional = {name: session_dir / f"{name}.nii.gz" for name in ("labels", "T1w")}
+    return DwiFiles(
+        dwi=session_dir / "dwi.nii.gz",
+        bval=session_dir / "dwi.bval",
+        bvec=session_dir / "dwi.bvec",
+        labels=optional["labels"] if optional["labels"].is_file() else None,
+        t1w=optional["T1w"] if optional["T1w"].is_file() else None,
+    )
+
+
+def read_bvals(path: Path) -> np.ndarray:
+    values = _read_numbers(path)
+    if values.ndim != 1 and min(values.shape) != 1:
+        raise SessionInputError(path, f"expected one row of b-values, found shape {values.shape}")
+    return values.ravel()
+
+
+def read_bvecs(path: Path) -> np.ndarray:
+    """Return b-vectors as (N, 3); FSL files hold three rows, some tools write three columns."""
+    values = _read_numbers(path)
+    if values.ndim == 2 and values.shape[0] == 3:
+        return values.T
+    if values.ndim == 2 and values.shape[1] == 3:
+        return values
+    raise SessionInputError(
+        path, f"expected 3 rows of b-vectors (FSL convention), found shape {values.shape}"
+    )
+
+
+def _read_numbers(path: Path) -> np.ndarray:
+    try:
+        rows = [line.split() for line in path.read_text().splitlines() if line.strip()]
+        lengths = {len(row) for row in rows}
+        if len(lengths) > 1:
+            raise SessionInputError(path, f"rows have different lengths {sorted(lengths)}")
+        values = np.array(rows, dtype=float)
+    except (OSError, UnicodeDecodeError) as error:
+        raise SessionInputError(path, f"unreadable ({error})") from error
+    except ValueError as error:
+        if isinstance(error, SessionInputError):
+            raise
+        raise SessionInputError(path, f"not numeric ({error})") from error
+    if values.size == 0:
+        raise SessionInputError(path, "file is empty")
+    if not np.all(np.isfinite(values)):
+        raise SessionInputError(path, "contains NaN or infinite values")
+    return values.squeeze(0) if values.shape[0] == 1 else values
+
+
+def load_image(path: Path):  # -> nibabel.Nifti1Image; nibabel is imported lazily
+    """Load a NIfTI image and force its data through, so truncation is found here."""
+    import nibabel as nib
+
+    try:
+        image = nib.load(path)
+        image.get_fdata(dtype=np.float32)  # nibabel is lazy: a truncated gzip only fails on read
+    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+        raise SessionInputError(path, f"truncated or corrupt gzip stream ({error})") from error
+    except (OSError, ValueError, nib.filebasedimages.ImageFileError) as error:
+        raise SessionInputError(path, f"not a readable NIfTI image ({error})") from error
+    return image
+
+
+def inspect_headers(files: DwiFiles) -> tuple[HeaderReport, np.ndarray, np.ndarray]:
+    """Read headers and gradients; return the report plus (bvals, bvecs) for later stages.
+
+    Raises for what makes the session unusable (unreadable files, counts that do not
+    match the 4th dimension); records softer problems as ``issues`` for the QC check.
+    """
+    image = load_image(files.dwi)
+    bvals = read_bvals(files.bval)
+    bvecs = read_bvecs(files.bvec)
+    if image.ndim != 4:
+        raise SessionInputError(
+            files.dwi, f"expected a 4-D diffusion series, found {image.ndim}-D {image.shape}"
+        )
+    n_volumes = int(image.shape[3])
+    if len(bvals) != n_volumes:
+        raise SessionInputError(
+            files.bval, f"{len(bvals)} b-values for {n_volumes} volumes in {files.dwi.name}"
+        )
+    if len(bvecs) != n_volumes:
+        raise SessionInputError(
+            files.bvec, f"{len(bvecs)} b-vectors for {n_volumes} volumes in {files.dwi.name}"
+        )
+
+    data = np.asanyarray(image.dataobj)
+    nan_volumes = [i for i in range(n_volumes) if not np.all(np.isfinite(data[..., i]))]
+    if nan_volumes:
+        raise SessionInputError(files.dwi, f"volumes {nan_volumes} contain NaN or infinite values")
+
+    is_b0 = bvals <= B0_THRESHOLD
+    norms = np.linalg.norm(bvecs[~is_b0], axis=1)
+    deviation = float(np.max(np.abs(norms - 1.0))) if norms.size else 0.0
+    affine = image.affine
+    report = HeaderReport(
+        shape=[int(s) for s in image.shape],
+        n_volumes=n_volumes,
+        voxel_size_mm=[round(float(z), 4) for z in image.header.get_zooms()[:3]],
+        n_bvals=len(bvals),
+        n_bvecs=len(bvecs),
+        n_b0=int(is_b0.sum()),
+        bvalue_max=float(bvals.max()),
+        bvec_norm_max_deviation=deviation,
+        affine_determinant=float(np.linalg.det(affine[:3, :3])),
+    )
+    report.issues.extend(_plausibility_issues(report, bvals))
+    return report, bvals, bvecs
+
+
+def _plausibility_issues(report: HeaderReport, bvals: np.ndarray) -> list[str]:
+    issues = []
+    if report.n_b0 == 0:
+        issues.append(f"no b0 volume (no b-value <= {B0_THRESHOLD:g} s/mm^2)")
+    if np.any(bvals < 0):
+        issues.append("negative b-values")
+    if report.bvalue_max > PLAUSIBLE_MAX_BVALUE:
+        issues.append(f"max b-value {report.bvalue_max:g} s/mm^2 is implausible (units?)")
+    if report.n_volumes - report.n_b0 < 6:
+        issues.append(f"{report.n_volumes - report.n_b0} diffusion-weighted volumes; a tensor needs 6")
+    if report.bvec_norm_max_deviation > UNIT_NORM_TOLERANCE:
+        issues.append(f"b-vectors deviate from unit length by up to {report.bvec_norm_max_deviation:.3f}")
+    if abs(report.affine_determinant) < 1e-6:
+        issues.append("affine is singular")
+    if any(z <= 0 or z > 10 for z in report.voxel_size_mm):
+        issues.append(f"voxel size {report.voxel_size_mm} mm is implausible")
+    return issues
+
+
+def fsl_to_voxel_frame(bvecs: np.ndarray, affine: np.ndarray) -> np.ndarray:
+    """FSL b-vectors <-> voxel-frame vectors (its own inverse).
+
+    FSL (and dcm2niix) store b-vectors in a radiological voxel frame: x is negated when
+    the voxel-to-world matrix has a positive determinant. dipy expects plain voxel-frame
+    vectors, so every file read for dipy and every file written from it goes through here.
+    """
+    vectors = np.array(bvecs, dtype=float, copy=True)
+    if np.linalg.det(affine[:3, :3]) > 0:
+        vectors[:, 0] = -vectors[:, 0]
+    return vectors

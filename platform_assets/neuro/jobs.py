@@ -1,0 +1,13 @@
+"""Jobs of the neuro domain."""
+
+import dagster as dg
+
+# Every per-session asset, from the landed folder to the connectome, partitioned by
+# neuro_sessions through its assets; the unpartitioned cohort table follows through its
+# automation condition.
+neuro_session_job = dg.define_asset_job(
+    name="neuro_session_job",
+    selection=dg.AssetSelection.groups("neuro")
+    & dg.AssetSelection.all().materializable() - dg.AssetSelection.assets(["neuro", "cohort_table"]),
+    description="One landed diffusion session through every per-session stage.",
+)

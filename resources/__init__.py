@@ -1,0 +1,18 @@
+"""Dagster resources shared by every domain, configured from the environment contract."""
+
+from resources.landing_zone import LandingZone
+from resources.neuro_qc import NeuroQcThresholds
+from resources.torch_device import TorchDevice
+from resources.warehouse import Warehouse
+
+__all__ = ["LandingZone", "NeuroQcThresholds", "TorchDevice", "Warehouse", "default_resources"]
+
+
+def default_resources() -> dict[str, object]:
+    """The resources every code location gets; each reads its environment variable at run time."""
+    return {
+        "landing_zone": LandingZone(),
+        "warehouse": Warehouse(),
+        "torch_device": TorchDevice(),
+        "neuro_qc": NeuroQcThresholds(),
+    }

@@ -1,0 +1,130 @@
+"""The model API over real HTTP: uvicorn on a free port, real-format uploads, clear 4xx errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from brainstar.landing import survey_files
+from platform_assets.astro import ingest, inputs, models, photometry, readers, registry
+from tests.conftest import free_port
+
+MAX_UPLOAD_MB = 1.0
+MAX_UPLOAD = int(MAX_UPLOAD_MB * 2**20)
+
+
+def _register(root: Path, name: str, bundle: dict) -> None:
+    # A test registry: these versions are marked as having passed so that the API serves them;
+    # the gates themselves are exercised in test_assets.py.
+    version = registry.register(root, name, bundle, {"passed": True, "gates": []})
+    registry.promote(root, name, version)
+
+
+def _quick(task: str, x: np.ndarray, y: np.ndarray, config: models.TrainConfig, **kwargs: int) -> dict:
+    return models.train(task, x, y, x, y, torch.device("cpu"), config, **kwargs)[0]
+
+
+@pytest.fixture(scope="module")
+def registry_root(tmp_path_factory: pytest.TempPathFactory, astro_template) -> Path:
+    landing, _ = astro_template
+    root = tmp_path_factory.mktemp("warehouse") / "astro" / "registry"
+    sdss = pd.DataFrame([row for p in survey_files(landing, "sdss")[0][:24] for row in ingest.sdss_rows(p)])
+    spectral = _quick(
+        "regression",
+        inputs.spectral_x(sdss),
+        inputs.spectral_y(sdss),
+        models.TrainConfig(epochs=20, pca_components=8),
+    )
+    spectral["targets"] = list(inputs.SPECTRAL_TARGETS)
+    _register(root, "spectral", spectral)
+    lcs = pd.DataFrame([ingest.kepler_rows(p)[0] for p in survey_files(landing, "kepler")[0][:6]])
+    y = np.column_stack([np.arange(6) % 4, np.zeros(6, dtype=int)])
+    lc = _quick("classification", inputs.lc_x(lcs), y, models.TrainConfig(epochs=5), n_classes=4, n_aux=4)
+    lc["classes"] = list(inputs.LC_CLASSES)
+    _register(root, "lightcurve", lc)
+    gaia = readers.read_gaia_csv(survey_files(landing, "gaia")[0][0]).head(30)
+    feats = photometry.sed_features(gaia)
+    sed = _quick("regression", feats.to_numpy(), np.linspace(4000, 7000, 30), models.TrainConfig(epochs=5))
+    _register(root, "sed", sed)
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(registry_root: Path) -> Iterator[str]:
+    port = free_port()
+    # The click command itself, as `brainstar serve` will run it (default bind 127.0.0.1).
+    code = "from platform_assets.astro.command import serve; serve()"
+    warehouse = registry_root.parents[1]
+    arguments = ["--port", str(port), "--warehouse", str(warehouse), "--max-upload-mb", str(MAX_UPLOAD_MB)]
+    process = subprocess.Popen([sys.executable, "-c", code, *arguments], cwd=Path(__file__).parents[2])
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("uvicorn did not come up")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.mark.slow
+def test_predictions_for_each_kind_of_input(server: str, astro_template) -> None:
+    landing, _ = astro_template
+    assert httpx.get(f"{server}/health").json()["models"] == {"spectral": 1, "lightcurve": 1, "sed": 1}
+    spec = survey_files(landing, "sdss")[0][-1]
+    answer = httpx.post(
+        f"{server}/predict/spectrum", files={"file": (spec.name, spec.read_bytes())}, timeout=30
+    )
+    assert answer.status_code == 200, answer.text
+    assert set(answer.json()) >= {"teff_k", "logg_cgs", "feh_dex", "model_version"}
+    lc = survey_files(landing, "kepler")[0][-1]
+    answer = httpx.post(
+        f"{server}/predict/lightcurve", files={"file": (lc.name, lc.read_bytes())}, timeout=30
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["class"] in inputs.LC_CLASSES and answer.json()["kepler_id"] == int(lc.name[4:13])
+    row = {"phot_g_mean_mag": 12.1, "phot_bp_mean_mag": 12.5, "phot_rp_mean_mag": 11.6, "parallax": 3.2}
+    answer = httpx.post(f"{server}/predict/photometry", json={**row, "parallax_over_error": 80.0})
+    assert answer.status_code == 200, answer.text
+    assert np.isfinite(answer.json()["teff_k"])
+
+
+@pytest.mark.slow
+def test_bad_requests_get_clear_4xx(server: str, bad_landing) -> None:
+    root, _ = bad_landing
+    truncated = root / "astro" / "sdss" / "spec-3001-55555-0001.fits"
+    answer = httpx.post(f"{server}/predict/spectrum", files={"file": ("mine.fits", truncated.read_bytes())})
+    assert answer.status_code == 422 and "mine.fits" in answer.json()["detail"]
+    assert "truncated" in answer.json()["detail"]
+    no_quality = root / "astro" / "kepler" / "kplr099000002-2009259160929_llc.fits"
+    answer = httpx.post(
+        f"{server}/predict/lightcurve", files={"file": (no_quality.name, no_quality.read_bytes())}
+    )
+    assert answer.status_code == 422 and "QUALITY" in answer.json()["detail"]
+    too_big = httpx.post(
+        f"{server}/predict/spectrum", files={"file": ("big.fits", b"\0" * (MAX_UPLOAD + 10))}
+    )
+    assert too_big.status_code == 413
+    negative = {"phot_g_mean_mag": 12, "phot_bp_mean_mag": 12.4, "phot_rp_mean_mag": 11.6}
+    answer = httpx.post(
+        f"{server}/predict/photometry", json={**negative, "parallax": -1, "parallax_over_error": 5}
+    )
+    assert answer.status_code == 422
+    assert httpx.post(f"{server}/predict/spectrum").status_code == 422  # no file at all

@@ -1,0 +1,68 @@
+"""Feature-store versions, the grouped split and the registry's promotion rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from platform_assets.astro import features, registry, split
+
+
+def test_content_version_tracks_content_and_survives_parquet(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"source_id": [1, 2], "flux": [np.ones(3, np.float32), np.zeros(3, np.float32)]})
+    version = features.write_table(tmp_path / "t.parquet", frame)
+    back, stored = features.read_table(tmp_path / "t.parquet")
+    assert stored == version == features.content_version(back)
+    changed = frame.copy()
+    changed.at[1, "flux"] = np.full(3, 0.5, np.float32)
+    assert features.content_version(changed) != version
+
+
+def test_split_is_deterministic_grouped_and_stratified() -> None:
+    rng = np.random.default_rng(0)
+    source_ids = np.repeat(np.arange(300), rng.integers(1, 4, 300))
+    strata = np.where(source_ids % 3 == 0, "a", "b")
+    first = split.assign(source_ids, strata, seed=7)
+    assert np.array_equal(first, split.assign(source_ids, strata, seed=7))
+    assert not np.array_equal(first, split.assign(source_ids, strata, seed=8))
+    per_source = pd.DataFrame({"s": source_ids, "split": first}).groupby("s")["split"].nunique()
+    assert per_source.max() == 1
+    for stratum in ("a", "b"):
+        groups = pd.Series(first[strata == stratum], index=source_ids[strata == stratum])
+        groups = groups[~groups.index.duplicated()]
+        shares = groups.value_counts(normalize=True)
+        assert abs(shares["train"] - 0.7) < 0.03 and abs(shares["test"] - 0.15) < 0.03
+
+
+def test_crossmatch_links_spectra_to_gaia_within_one_arcsec() -> None:
+    gaia = pd.DataFrame({"source_id": [10, 20], "ra": [180.0, 181.0], "dec": [1.0, 1.0]})
+    ids = features.crossmatch(np.array([180.0 + 0.5 / 3600, 182.0]), np.array([1.0, 1.0]), gaia)
+    assert ids.tolist() == [10, -1]
+
+
+def test_failing_versions_are_recorded_but_never_promoted(tmp_path: Path) -> None:
+    from platform_assets.astro import models
+
+    bundle, _ = models.train(
+        "regression",
+        np.random.default_rng(0).normal(size=(40, 3)),
+        np.arange(40.0),
+        np.zeros((5, 3)),
+        np.zeros(5),
+        __import__("torch").device("cpu"),
+        models.TrainConfig(epochs=2),
+    )
+    bad = registry.register(
+        tmp_path, "sed", bundle, {"passed": False, "gates": [{"name": "floor:x", "passed": False}]}
+    )
+    with pytest.raises(registry.PromotionRefused, match="floor:x"):
+        registry.promote(tmp_path, "sed", bad)
+    assert registry.aliases(tmp_path, "sed") == {}
+    good = registry.register(tmp_path, "sed", bundle, {"passed": True, "gates": []})
+    assert registry.promote(tmp_path, "sed", good) == {"production": good}
+    loaded, card = registry.load_alias(tmp_path, "sed")
+    assert card["version"] == good == 2 and registry.versions(tmp_path, "sed") == [1, 2]
+    assert set(loaded) >= {"state_dict", "x_mean", "projection"}

@@ -1,0 +1,126 @@
+"""Shared fixtures: a demo landing zone, a warehouse and Dagster instances in temporary folders."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from brainstar.demo_data import write_demo_landing
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="session")
+def demo_landing_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The neuro demo landing zone, written once per test session; copy it before changing it.
+
+    Astro tests make their own small survey files: the full astro demo is ~160 MB.
+    """
+    root = tmp_path_factory.mktemp("demo") / "landing"
+    write_demo_landing(root, seed=0, domains=("neuro",))
+    return root
+
+
+@pytest.fixture
+def landing(tmp_path: Path, demo_landing_template: Path) -> Path:
+    """A private copy of the demo landing zone."""
+    root = tmp_path / "landing"
+    shutil.copytree(demo_landing_template, root)
+    return root
+
+
+@pytest.fixture
+def brainstar_env(tmp_path: Path, landing: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Point the environment contract at temporary folders."""
+    env = {
+        "BRAINSTAR_LANDING_DIR": str(landing),
+        "BRAINSTAR_WAREHOUSE_DIR": str(tmp_path / "warehouse"),
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+        "BRAINSTAR_DEVICE": "cpu",
+    }
+    Path(env["DAGSTER_HOME"]).mkdir()
+    shutil.copy(REPO_ROOT / "deploy" / "local" / "dagster.yaml", Path(env["DAGSTER_HOME"]) / "dagster.yaml")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """Relative path -> sha256 (plus mode and mtime) of every file below ``root``."""
+    digest = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            stat = path.stat()
+            content = hashlib.sha256(path.read_bytes()).hexdigest()
+            digest[str(path.relative_to(root))] = f"{content}:{stat.st_mode:o}:{stat.st_mtime_ns}"
+    return digest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def subprocess_env(extra: dict[str, str]) -> dict[str, str]:
+    env = {**os.environ, **extra}
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+@pytest.fixture
+def in_repo_root(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.chdir(REPO_ROOT)
+    yield REPO_ROOT
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """What ``brainstar run`` (the body of ``make run``) left behind on a fresh landing zone."""
+
+    root: Path
+    landing: Path
+    warehouse: Path
+    dagster_home: Path
+    stdout: str
+
+    def env(self) -> dict[str, str]:
+        return {
+            "BRAINSTAR_LANDING_DIR": str(self.landing),
+            "BRAINSTAR_WAREHOUSE_DIR": str(self.warehouse),
+            "DAGSTER_HOME": str(self.dagster_home),
+            "BRAINSTAR_DEVICE": "cpu",
+        }
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """Run the real ``brainstar run`` once per test session; many tests read its outputs.
+
+    This is the slowest fixture of the suite (every domain's demo, every asset), so it is
+    shared rather than repeated.
+    """
+    root = tmp_path_factory.mktemp("demo_run")
+    run = DemoRun(root, root / "landing", root / "warehouse", root / "dagster_home", "")
+    run.dagster_home.mkdir()
+    shutil.copy(REPO_ROOT / "deploy" / "local" / "dagster.yaml", run.dagster_home / "dagster.yaml")
+    result = subprocess.run(
+        [str(VENV_BIN / "brainstar"), "run"],
+        env=subprocess_env(run.env()),
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, f"brainstar run failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    return DemoRun(run.root, run.landing, run.warehouse, run.dagster_home, result.stdout)

@@ -1,0 +1,104 @@
+"""Asset graph: a failing gate blocks promotion; a passing set of gates promotes with a manifest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from platform_assets.cortex import assets, checks
+from platform_assets.cortex.definitions import defs
+from resources import TorchDevice, Warehouse, default_resources
+
+
+def test_definitions_load() -> None:
+    merged = dg.Definitions.merge(defs, dg.Definitions(resources=default_resources()))
+    keys = {key.to_user_string() for key in merged.resolve_asset_graph().get_all_asset_keys()}
+    assert len(merged.resolve_asset_graph().asset_check_keys) == len(checks.ALL_CHECKS)
+    assert keys == {
+        "cortex/biological_config",
+        "cortex/column_network",
+        "cortex/trained_column",
+        "cortex/column_activity",
+        "cortex/validation_report",
+        "cortex/promoted_column",
+    }
+
+
+@pytest.mark.slow
+def test_failed_gate_blocks_promotion(tmp_path: Path) -> None:
+    # No NEST reference exists for N_scaling 0.02: the rates gate must fail and block promotion.
+    settings = {
+        "n_scaling": 0.02, "k_scaling": 0.1, "t_sim_ms": 300.0, "warmup_ms": 100.0,
+        "training_seeds": [0], "distal_reward_seconds": 20,
+    }  # fmt: skip
+    warehouse = Warehouse(root=str(tmp_path))
+    result = dg.materialize(
+        [
+            assets.biological_config,
+            assets.column_network,
+            assets.trained_column,
+            assets.column_activity,
+            assets.validation_report,
+            assets.promoted_column,
+            *checks.ALL_CHECKS,
+        ],
+        resources={"warehouse": warehouse, "torch_device": TorchDevice(requested="cpu")},
+        run_config={"ops": {"cortex__biological_config": {"config": settings}}},
+        raise_on_error=False,
+    )
+    materialized = {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()}
+    assert "cortex/validation_report" in materialized
+    assert "cortex/promoted_column" not in materialized
+    report = warehouse.file(["cortex", "validation_report"], assets.REPORT_FILE).read_text()
+    assert '<img src="data:image/png;base64,' in report and "FAIL" in report
+    gates = json.loads(warehouse.file(["cortex", "validation_report"], assets.GATES_FILE).read_text())
+    rates = next(g for g in gates if g["name"] == "rates")
+    assert not rates["passed"] and "no NEST reference" in rates["detail"]
+    evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert evaluations["rates_match_reference"] is False
+    assert not warehouse.file(["cortex", "promoted_column"], assets.PROMOTED_FILE).exists()
+
+
+def _fake_upstream(warehouse: Warehouse, passed: bool) -> None:
+    for key, name in [
+        (["cortex", "biological_config"], assets.CONFIG_FILE),
+        (["cortex", "column_network"], assets.NETWORK_FILE),
+        (["cortex", "trained_column"], assets.WEIGHTS_FILE),
+        (["cortex", "validation_report"], assets.REPORT_FILE),
+    ]:
+        path = warehouse.file(key, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(name)
+    gates = [
+        {"name": "rates", "passed": True, "measured": 1, "reference": 1, "tolerance": "t", "detail": "d"},
+        {
+            "name": "stdp_window",
+            "passed": passed,
+            "measured": 1,
+            "reference": 1,
+            "tolerance": "t",
+            "detail": "d",
+        },
+    ]
+    warehouse.write_json(warehouse.file(["cortex", "validation_report"], assets.GATES_FILE), gates)
+
+
+def test_promotion_writes_a_manifest_only_when_all_gates_pass(tmp_path: Path) -> None:
+    warehouse = Warehouse(root=str(tmp_path))
+    _fake_upstream(warehouse, passed=True)
+    result = dg.materialize([assets.promoted_column], resources={"warehouse": warehouse})
+    assert result.success
+    manifest = json.loads(warehouse.file(["cortex", "promoted_column"], assets.PROMOTED_FILE).read_text())
+    assert set(manifest) == {"config", "network", "weights", "report"}
+    assert all(len(entry["sha256"]) == 64 for entry in manifest.values())
+
+    _fake_upstream(warehouse, passed=False)
+    warehouse.file(["cortex", "promoted_column"], assets.PROMOTED_FILE).unlink()
+    failed = dg.materialize(
+        [assets.promoted_column], resources={"warehouse": warehouse}, raise_on_error=False
+    )
+    assert not failed.success
+    assert not warehouse.file(["cortex", "promoted_column"], assets.PROMOTED_FILE).exists()

@@ -1,0 +1,23 @@
+"""The HTML report embeds every plot and the gate table."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from platform_assets.cortex import gates, report
+
+
+def test_report_embeds_figures_and_gate_rows() -> None:
+    pops = ["A", "B"]
+    offsets = np.array([0, 5, 10])
+    times = np.linspace(0, 100, 50)
+    senders = np.arange(50) % 10
+    figures = [
+        report._figure_html(report.raster(times, senders, offsets, pops), "raster"),
+        report._figure_html(report.cv_histograms(pops, np.linspace(0.5, 1.2, 10), offsets), "cv"),
+        report._figure_html(report.learning_curves([[0.1, 0.3]], [0.8], [0.5]), "learning"),
+    ]
+    gate = gates.asynchrony_gate(pops, [0.001, 0.2])
+    page = report.render("title", [gate.as_dict()], figures, {"x": 1})
+    assert page.count("data:image/png;base64,") == 3
+    assert "FAIL" in page and "B: 0.2000" in page

@@ -1,0 +1,73 @@
+"""Starting and always stopping the real Dagster processes that end-to-end tests need."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+
+@contextmanager
+def background_process(
+    command: Sequence[str],
+    *,
+    env: dict[str, str],
+    cwd: Path,
+    log_path: Path,
+    ready_url: str | None = None,
+    timeout: float = 90.0,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``command`` in its own process group; wait for ``ready_url``; kill the group on exit.
+
+    ``dagster dev`` ignores SIGINT/SIGTERM when started from a script, so default signal
+    handling is restored with ``env --default-signal`` and the whole group is signalled.
+    """
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            ["env", "--default-signal=INT,TERM", *command],
+            env=env,
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        if ready_url is not None:
+            wait_for_http(ready_url, process, log_path, timeout)
+        yield process
+    finally:
+        stop_group(process)
+
+
+def wait_for_http(url: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode}:\n{log_path.read_text()[-4000:]}")
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(url, timeout=2).ok:
+                return
+        time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s:\n{log_path.read_text()[-4000:]}")
+
+
+def stop_group(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
+    if process.poll() is not None:
+        return
+    pgid = os.getpgid(process.pid)
+    os.killpg(pgid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(pgid, signal.SIGKILL)
+        process.wait(timeout=grace)
+    # The daemon and code servers are children in the same group; make sure none is left.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)

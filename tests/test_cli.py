@@ -1,0 +1,73 @@
+"""The two commands' building blocks through the real command lines, as users run them."""
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from brainstar.demo_data import DEMO_SESSIONS
+from tests.conftest import REPO_ROOT, VENV_BIN, DemoRun, subprocess_env, tree_digest
+
+pytestmark = pytest.mark.slow
+
+
+def run(command: list[str], env: dict[str, str], cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        command, env=subprocess_env(env), cwd=cwd, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, f"{command} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
+def test_demo_data_register_and_dagster_asset_materialize(
+    brainstar_env: dict[str, str], tmp_path: Path
+) -> None:
+    landing = tmp_path / "fresh_landing"
+    env = {**brainstar_env, "BRAINSTAR_LANDING_DIR": str(landing)}
+    run([str(VENV_BIN / "brainstar"), "demo-data", "--seed", "3", "--domain", "neuro"], env)
+    truth = json.loads((landing / "ground_truth.json").read_text())
+    assert truth["seed"] == 3 and set(truth["neuro"]) == {
+        f"sub-{d.subject}_ses-{d.session}" for d in DEMO_SESSIONS
+    }
+    before = tree_digest(landing)
+
+    registered = run([str(VENV_BIN / "brainstar"), "sessions", "register"], env)
+    assert f"added {len(DEMO_SESSIONS)} session(s)" in registered.stdout
+    run([str(VENV_BIN / "dagster"), "definitions", "validate", "-w", "workspace.yaml"], env)
+    run(
+        [
+            str(VENV_BIN / "dagster"),
+            "asset",
+            "materialize",
+            "-m",
+            "platform_assets.definitions",
+            "--select",
+            "neuro/raw_session",
+            "--partition",
+            "sub-01_ses-01",
+        ],
+        env,
+    )
+    inventory = Path(env["BRAINSTAR_WAREHOUSE_DIR"]) / "neuro/raw_session/sub-01_ses-01/inventory.json"
+    assert json.loads(inventory.read_text())["headers"]["issues"] == []
+    assert tree_digest(landing) == before
+
+
+def test_brainstar_run_materializes_everything_and_prints_the_table(demo_run: DemoRun) -> None:
+    assert "landing zone was empty: wrote demo data" in demo_run.stdout
+    rows = [
+        line.split()[:3]
+        for line in demo_run.stdout.splitlines()
+        if line.startswith(("neuro/", "cortex/", "astro/"))
+    ]
+    statuses = {(asset, partition): status for asset, partition, status in rows}
+    assert statuses[("neuro/connectome", "sub-01_ses-01")] == "materialized"
+    assert statuses[("neuro/connectome", "sub-02_ses-01")] == "materialized"
+    assert statuses[("neuro/raw_session", "sub-03_ses-01")] == "failed"
+    assert statuses[("neuro/cohort_table", "-")] == "materialized"
+    unexpected = [
+        key for key, status in statuses.items() if status != "materialized" and key[1] != "sub-03_ses-01"
+    ]
+    assert unexpected == []
+    assert "expected: demo partition sub-03_ses-01 is broken on purpose" in demo_run.stdout

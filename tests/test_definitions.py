@@ -1,0 +1,77 @@
+"""The code location loads whole: every asset, check, sensor, schedule and resource."""
+
+import dagster as dg
+
+from platform_assets.definitions import defs
+
+NEURO = ["raw_session", "bids_session", "preprocessed_dwi", "dti_maps", "parcellation_stats", "connectome"]
+CORTEX = ["biological_config", "column_network", "trained_column", "column_activity", "validation_report"]
+ASTRO = ["sdss_spectra", "kepler_lightcurves", "gaia_photometry", "feature_store", "splits"]
+MODELS = ["spectral_model", "lightcurve_model", "sed_model"]
+EXPECTED_ASSETS = {
+    *(f"neuro/{name}" for name in [*NEURO, "cohort_table"]),
+    *(f"cortex/{name}" for name in [*CORTEX, "promoted_column"]),
+    *(f"astro/{name}" for name in ASTRO),
+    *(f"astro/{name}" for name in MODELS),
+    *(f"astro/promote_{name}" for name in MODELS),
+}
+EXPECTED_CHECKS = {
+    ("neuro/raw_session", "headers_consistent"),
+    ("neuro/bids_session", "bids_layout_valid"),
+    ("neuro/preprocessed_dwi", "mask_coverage_plausible"),
+    ("neuro/preprocessed_dwi", "motion_within_limit"),
+    ("neuro/dti_maps", "fa_valid"),
+    ("neuro/cohort_table", "cohort_outliers"),
+    *(
+        ("cortex/validation_report", name)
+        for name in (
+            "rates_match_reference",
+            "irregular_and_asynchronous",
+            "stdp_window",
+            "dopamine_distal_reward",
+            "neuromodulator_directions",
+            "training_beats_control",
+        )
+    ),
+    *((f"astro/{name}", "no_bad_files") for name in ASTRO[:3]),
+    *(("astro/feature_store", f"{m}_expectations") for m in ("spectral", "lightcurve", "sed")),
+    ("astro/splits", "no_source_in_two_splits"),
+    *((f"astro/{m}", gate) for m in MODELS for gate in ("floors", "beats_baseline")),
+}
+EXPECTED_RESOURCES = {"landing_zone", "warehouse", "torch_device", "neuro_qc"}
+EXPECTED_SENSORS = {"neuro_sessions_sensor", "neuro_automation_sensor"}
+DOMAINS = {"neuro", "cortex", "astro"}
+
+
+def test_definitions_validate() -> None:
+    dg.Definitions.validate_loadable(defs)
+
+
+def test_every_expected_asset_and_check_is_present() -> None:
+    graph = defs.resolve_asset_graph()
+    asset_keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert asset_keys >= EXPECTED_ASSETS
+    check_keys = {(key.asset_key.to_user_string(), key.name) for key in graph.asset_check_keys}
+    assert check_keys >= EXPECTED_CHECKS
+
+
+def test_resources_are_bound() -> None:
+    assert set(defs.resources or {}) >= EXPECTED_RESOURCES
+
+
+def test_sensors_and_schedules_resolve() -> None:
+    repository = defs.get_repository_def()
+    assert {sensor.name for sensor in repository.sensor_defs} == EXPECTED_SENSORS
+    for sensor in repository.sensor_defs:
+        assert sensor.description, f"sensor {sensor.name} has no description"
+    for schedule in repository.schedule_defs:
+        assert schedule.description, f"schedule {schedule.name} has no description"
+
+
+def test_asset_keys_are_prefixed_by_their_group_domain_and_described() -> None:
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert key.path[0] in DOMAINS, key
+        assert node.group_name == key.path[0], key
+        assert node.description, f"{key.to_user_string()} has no description"

@@ -1,0 +1,69 @@
+"""Header gates through Dagster: one run per session, failures stay in their partition."""
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from brainstar.demo_data import DEMO_SESSIONS
+from platform_assets.definitions import defs
+from platform_assets.neuro.discovery import register_settled_sessions
+from tests.conftest import tree_digest
+
+RAW = dg.AssetKey(["neuro", "raw_session"])
+BIDS = dg.AssetKey(["neuro", "bids_session"])
+ALL_KEYS = [f"sub-{d.subject}_ses-{d.session}" for d in DEMO_SESSIONS]
+
+
+@pytest.fixture
+def instance(brainstar_env: dict[str, str]) -> dg.DagsterInstance:
+    with dg.DagsterInstance.get() as instance:
+        yield instance
+
+
+def run_first_stages(instance: dg.DagsterInstance, partition: str) -> dg.ExecuteInProcessResult:
+    job = defs.resolve_job_def("neuro_session_job")
+    return job.execute_in_process(
+        instance=instance, partition_key=partition, asset_selection=[RAW, BIDS], raise_on_error=False
+    )
+
+
+def test_register_adds_each_session_once(instance: dg.DagsterInstance, landing: Path) -> None:
+    first = register_settled_sessions(instance, landing)
+    assert first.added == ALL_KEYS
+    assert register_settled_sessions(instance, landing).added == []
+    assert instance.get_dynamic_partitions("neuro_sessions") == ALL_KEYS
+
+
+def test_broken_session_fails_alone_and_landing_zone_is_untouched(
+    instance: dg.DagsterInstance, landing: Path, brainstar_env: dict[str, str]
+) -> None:
+    register_settled_sessions(instance, landing)
+    before = tree_digest(landing)
+    good, broken = run_first_stages(instance, "sub-01_ses-01"), run_first_stages(instance, "sub-03_ses-01")
+    assert good.success
+    assert not broken.success
+    error = broken.get_step_failure_events()[0].step_failure_data.error
+    while error.cause is not None:
+        error = error.cause
+    assert "sub-03/ses-01/dwi.bvec: 31 b-vectors for 33 volumes" in error.message
+    assert tree_digest(landing) == before
+    warehouse = Path(brainstar_env["BRAINSTAR_WAREHOUSE_DIR"])
+    assert (warehouse / "neuro/bids_session/sub-01/ses-01/dwi/sub-01_ses-01_dwi.nii.gz").is_file()
+    assert not (warehouse / "neuro/raw_session/sub-03_ses-01").exists()
+
+
+def test_failed_header_gate_stops_that_session_downstream_only(
+    instance: dg.DagsterInstance, landing: Path
+) -> None:
+    bval = landing / "neuro" / "sub-01" / "ses-01" / "dwi.bval"
+    bval.write_text(" ".join(["0"] * 3 + ["5e6"] * 30) + "\n")
+    register_settled_sessions(instance, landing)
+    gated, other = run_first_stages(instance, "sub-01_ses-01"), run_first_stages(instance, "sub-02_ses-01")
+
+    evaluation = gated.get_asset_check_evaluations()[0]
+    assert not evaluation.passed and "implausible" in evaluation.description
+    assert evaluation.metadata["n_volumes"].value == 33
+    assert [e.asset_key for e in gated.get_asset_materialization_events()] == [RAW]  # BIDS never ran
+    assert other.success
+    assert {e.asset_key for e in other.get_asset_materialization_events()} == {RAW, BIDS}
