@@ -7,6 +7,7 @@ import dagster as dg
 import numpy as np
 
 from platform_assets.cortex import metrics, network, params, simulation, training, validation
+from platform_assets.metadata import markdown_table
 from resources import TorchDevice, Warehouse
 
 GROUP = "cortex"
@@ -239,6 +240,10 @@ def validation_report(warehouse: Warehouse) -> dg.MaterializeResult:
             "gates_total": len(gate_list),
             "failed_gates": dg.MetadataValue.json([g.name for g in gate_list if not g.passed]),
             "reference": dg.MetadataValue.text(reference["simulator"] if reference else "none"),
+            "gates": markdown_table(
+                ["gate", "result", "detail", "tolerance"],
+                [[g.name, "passed" if g.passed else "FAILED", g.detail, g.tolerance] for g in gate_list],
+            ),
         }
     )
 

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from brainstar.atomic import atomic_path, write_json_atomic
+from platform_assets.metadata import qc_table
 from platform_assets.neuro import bids, cohort, dicom, dwi_session, parcellation, preprocess, reconstruction
 from platform_assets.neuro import tractography as tracking
 from platform_assets.neuro.nifti import labels_on_grid, save_nifti
@@ -137,6 +138,7 @@ def preprocessed_dwi(context: dg.AssetExecutionContext, warehouse: Warehouse) ->
             "noise_sigma": qc.noise_sigma,
             "mask_voxels": qc.mask_voxels,
             "mask_fraction": qc.mask_fraction,
+            "qc": qc_table(qc.as_dict(), preprocess.QC_FIELDS),
         }
     )
 

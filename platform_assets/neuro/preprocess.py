@@ -33,6 +33,19 @@ class PreprocessQC:
         return asdict(self)
 
 
+# Unit and meaning of each QC number, shown beside the values wherever they are reported.
+QC_FIELDS: dict[str, tuple[str, str]] = {
+    "fd_mean_mm": ("mm", "mean framewise displacement (Power et al. 2012, 50 mm head radius)"),
+    "fd_max_mm": ("mm", "largest framewise displacement"),
+    "ndc_raw": ("correlation", "neighbouring-DWI correlation before preprocessing"),
+    "ndc_preprocessed": ("correlation", "neighbouring-DWI correlation after preprocessing"),
+    "snr_b0_in_mask": ("ratio", "mean b0 signal in the mask / noise sigma"),
+    "noise_sigma": ("scanner units", "noise standard deviation from MP-PCA"),
+    "mask_voxels": ("voxels", "voxels in the brain mask"),
+    "mask_fraction": ("fraction", "share of the field of view inside the mask"),
+}
+
+
 @dataclass
 class PreprocessResult:
     data: np.ndarray  # (X, Y, Z, N) float32, corrected
