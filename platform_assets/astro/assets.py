@@ -5,7 +5,9 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from brainstar import pools
 from platform_assets.astro import demo, photometry, pipeline, registry
+from platform_assets.operations.k8s import gpu_op_tags
 from resources import LandingZone, TorchDevice, Warehouse
 
 GROUP = "astro"
@@ -30,6 +32,7 @@ def _ingestion_asset(survey: str, description: str) -> dg.AssetsDefinition:
         group_name=GROUP,
         owners=OWNERS,
         kinds={"fits" if survey != "gaia" else "csv", "parquet"},
+        pool=pools.PROCESSING,
         description=description,
         code_version="1",
     )
@@ -86,6 +89,7 @@ class FeatureStoreConfig(dg.Config):
 @dg.asset(
     key=["astro", "feature_store"],
     deps=[sdss_spectra, kepler_lightcurves, gaia_photometry],
+    pool=pools.PROCESSING,
     group_name=GROUP,
     owners=OWNERS,
     kinds={"parquet"},
@@ -145,6 +149,8 @@ def _model_asset(modality: str, description: str) -> dg.AssetsDefinition:
         group_name=GROUP,
         owners=OWNERS,
         kinds={"pytorch", "scikitlearn"},
+        pool=pools.GPU,
+        op_tags=gpu_op_tags(),
         description=description,
         code_version=pipeline.CODE_VERSION,
     )

@@ -6,8 +6,10 @@ import json
 import dagster as dg
 import numpy as np
 
+from brainstar import pools
 from platform_assets.cortex import metrics, network, params, simulation, training, validation
 from platform_assets.metadata import markdown_table
+from platform_assets.operations.k8s import gpu_op_tags
 from resources import TorchDevice, Warehouse
 
 GROUP = "cortex"
@@ -95,6 +97,7 @@ def biological_config(config: ColumnSettings, warehouse: Warehouse) -> dg.Materi
     group_name=GROUP,
     owners=OWNERS,
     kinds={"numpy"},
+    pool=pools.PROCESSING,
     description="PD14 connectivity (fixed total synapse number per projection) as CSR arrays.",
     code_version="1",
 )
@@ -123,6 +126,8 @@ def column_network(warehouse: Warehouse) -> dg.MaterializeResult:
     group_name=GROUP,
     owners=OWNERS,
     kinds={"python", "scikitlearn"},
+    pool=pools.GPU,
+    op_tags=gpu_op_tags(),
     description="L4->L2/3 synapses trained on digits with DA-STDP, plus the plasticity experiments.",
     code_version="1",
 )
@@ -156,6 +161,8 @@ def trained_column(warehouse: Warehouse) -> dg.MaterializeResult:
     group_name=GROUP,
     owners=OWNERS,
     kinds={"numba"},
+    pool=pools.GPU,
+    op_tags=gpu_op_tags(),
     description="Spontaneous activity of the column (numba engine): rates, CV ISI, correlations.",
     code_version="1",
 )
@@ -210,6 +217,7 @@ def column_activity(warehouse: Warehouse, torch_device: TorchDevice) -> dg.Mater
     group_name=GROUP,
     owners=OWNERS,
     kinds={"html", "matplotlib"},
+    pool=pools.PROCESSING,
     description="Gates against NEST and published biology, and the HTML report with plots.",
     code_version="1",
 )

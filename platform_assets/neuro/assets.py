@@ -11,6 +11,7 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
+from brainstar import pools
 from brainstar.atomic import atomic_path, write_json_atomic
 from platform_assets.metadata import qc_table
 from platform_assets.neuro import bids, cohort, dicom, dwi_session, parcellation, preprocess, reconstruction
@@ -38,7 +39,10 @@ def _session_asset(name: str, description: str, kinds: set[str], **kwargs):
 
 
 @_session_asset(
-    "raw_session", "Inventory and header validation of one landed diffusion session.", {"nifti", "dicom"}
+    "raw_session",
+    "Inventory and header validation of one landed diffusion session.",
+    {"nifti", "dicom"},
+    pool=pools.BIDS,
 )
 def raw_session(
     context: dg.AssetExecutionContext, landing_zone: LandingZone, warehouse: Warehouse
@@ -80,6 +84,7 @@ def raw_session(
     "The session as BIDS: sub-X/ses-Y/dwi/*_dwi.{nii.gz,bval,bvec,json}.",
     {"bids"},
     deps=[raw_session],
+    pool=pools.BIDS,
 )
 def bids_session(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     outputs = SessionOutputs(warehouse.path, context.partition_key)
@@ -107,7 +112,7 @@ def bids_session(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
     "QSIPrep-like preprocessing: MP-PCA denoising, Gibbs unringing, rigid motion correction, brain mask.",
     {"nifti", "dipy"},
     deps=[bids_session],
-    pool="heavy",
+    pool=pools.HEAVY,
 )
 def preprocessed_dwi(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     outputs = SessionOutputs(warehouse.path, context.partition_key)
@@ -161,6 +166,7 @@ def load_preprocessed(
     "Diffusion tensor maps FA, MD, AD, RD (dipy TensorModel, WLS) as NIfTI.",
     {"nifti", "dipy"},
     deps=[preprocessed_dwi],
+    pool=pools.PROCESSING,
 )
 def dti_maps(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     outputs = SessionOutputs(warehouse.path, context.partition_key)
@@ -182,6 +188,7 @@ def dti_maps(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mate
     "Per-region mean/median/SD/IQR/coverage of FA, MD, AD, RD (QSIParc's table).",
     {"parquet"},
     deps=[dti_maps],
+    pool=pools.PROCESSING,
 )
 def parcellation_stats(
     context: dg.AssetExecutionContext, landing_zone: LandingZone, warehouse: Warehouse
@@ -221,6 +228,7 @@ def parcellation_stats(
     "Deterministic tractography on tensor peaks and the region-by-region streamline-count matrix.",
     {"numpy", "dipy"},
     deps=[parcellation_stats],
+    pool=pools.PROCESSING,
 )
 def connectome(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     outputs = SessionOutputs(warehouse.path, context.partition_key)

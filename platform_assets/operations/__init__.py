@@ -1,0 +1,1 @@
+"""Operations: jobs, schedules, retries, run tags and notifications shared by every domain."""
