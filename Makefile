@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt torch==2.13.0
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,celery]'
 	$(BIN)/python -m pip check
 	touch $@
 
@@ -32,9 +32,11 @@ install: $(STAMP)
 
 # The local instance: SQLite under DAGSTER_HOME, run queue and run monitoring on.
 # An existing dagster.yaml there is the user's and is left alone.
-dagster-home:
+# Pool limits live in the instance's storage, so they are applied here (idempotent).
+dagster-home: install
 	@mkdir -p "$(DAGSTER_HOME)"
 	@test -f "$(DAGSTER_HOME)/dagster.yaml" || cp deploy/local/dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
+	@$(BIN)/brainstar pools apply
 
 run: install dagster-home
 	$(BIN)/brainstar run
@@ -43,10 +45,10 @@ dev: install dagster-home
 	$(BIN)/dagster dev -w workspace.yaml -h $(HOST) -p $(PORT)
 
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -m "slow or not slow"
 
 test-fast: install
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest
 
 lint: install
 	$(BIN)/ruff check .

@@ -69,6 +69,30 @@ def sessions_register(settle_seconds: float) -> None:
         click.echo(f"skipped {entry.relative_path}: {entry.reason}", err=True)
 
 
+@cli.group()
+def pools() -> None:
+    """Concurrency pools (heavy, processing, bids, gpu) of the instance in DAGSTER_HOME."""
+
+
+@pools.command("apply")
+@click.option("--gpus", type=int, default=None, help="GPU slots (default: the GPUs torch sees, at least 1).")
+def pools_apply(gpus: int | None) -> None:
+    """Set every pool's limit on the instance; Dagster keeps these in its storage, not in dagster.yaml."""
+    import dagster as dg
+
+    from brainstar.pools import pool_limits
+
+    if gpus is None:
+        import torch
+
+        gpus = torch.cuda.device_count()
+    limits = pool_limits(gpus)
+    with dg.DagsterInstance.get() as instance:
+        for pool, limit in limits.items():
+            instance.event_log_storage.set_concurrency_slots(pool, limit)
+    click.echo(" ".join(f"{pool}={limit}" for pool, limit in limits.items()))
+
+
 @cli.command("run")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for demo data if it is written.")
 def run(seed: int) -> None:
@@ -131,11 +155,16 @@ def device() -> None:
 
 def _register_domain_commands() -> None:
     # The domain command modules import only click at module level; heavy imports wait.
+    from brainstar.metrics_command import metrics
+    from brainstar.remote_command import trigger, watch
     from platform_assets.astro.command import serve
     from platform_assets.cortex.command import cortex
 
     cli.add_command(cortex)
     cli.add_command(serve)
+    cli.add_command(metrics)
+    cli.add_command(trigger)
+    cli.add_command(watch)
 
 
 _register_domain_commands()

@@ -15,12 +15,17 @@ WAREHOUSE_DIR_VAR = "BRAINSTAR_WAREHOUSE_DIR"
 DEVICE_VAR = "BRAINSTAR_DEVICE"
 DAGSTER_HOME_VAR = "DAGSTER_HOME"
 SETTLE_SECONDS_VAR = "BRAINSTAR_SETTLE_SECONDS"
+UI_URL_VAR = "BRAINSTAR_UI_URL"
+NOTIFY_ON_SUCCESS_VAR = "BRAINSTAR_NOTIFY_ON_SUCCESS"
+WORKFLOW_CRON_VAR = "BRAINSTAR_WORKFLOW_CRON"
 
 DEFAULT_LANDING_DIR = "./data/landing"
 DEFAULT_WAREHOUSE_DIR = "./data/warehouse"
 DEFAULT_DAGSTER_HOME = "./.dagster_home"
 DEFAULT_DEVICE = "auto"
 DEFAULT_SETTLE_SECONDS = 60.0
+DEFAULT_UI_URL = "http://127.0.0.1:3000"
+DEFAULT_WORKFLOW_CRON = "0 2 */3 * *"  # every third day at 02:00
 
 
 def _env_path(var: str, default: str) -> Path:
@@ -52,3 +57,18 @@ def settle_seconds() -> float:
     if value < 0:
         raise ValueError(f"{SETTLE_SECONDS_VAR}={raw!r} must not be negative")
     return value
+
+
+def workflow_cron() -> str:
+    """The master workflow's cron schedule; read when the code location loads."""
+    return os.environ.get(WORKFLOW_CRON_VAR) or DEFAULT_WORKFLOW_CRON
+
+
+def ui_url() -> str:
+    """Base URL of the Dagster UI, for links in notifications."""
+    return (os.environ.get(UI_URL_VAR) or DEFAULT_UI_URL).rstrip("/")
+
+
+def notify_on_success() -> bool:
+    """Whether successful runs are announced too (``BRAINSTAR_NOTIFY_ON_SUCCESS=1``)."""
+    return os.environ.get(NOTIFY_ON_SUCCESS_VAR, "").strip() == "1"

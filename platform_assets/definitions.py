@@ -10,11 +10,20 @@ import dagster as dg
 from platform_assets.astro import definitions as astro
 from platform_assets.cortex import definitions as cortex
 from platform_assets.neuro import definitions as neuro
-from resources import default_resources
+from platform_assets.operations import definitions as operations
+from platform_assets.operations.executors import executor_from_env
+from resources import Notifier, default_resources
+from sensors.run_notifications import run_failure_notifier, run_success_summary
 
 defs = dg.Definitions.merge(
     neuro.defs,
     cortex.defs,
     astro.defs,
-    dg.Definitions(resources=default_resources()),
+    operations.defs,
+    dg.Definitions(
+        sensors=[run_failure_notifier, run_success_summary],
+        # Notifier reads BRAINSTAR_SLACK_* / BRAINSTAR_SMTP_* when it sends, so no secret shows in the UI.
+        resources={**default_resources(), "notifier": Notifier()},
+        executor=executor_from_env(),
+    ),
 )

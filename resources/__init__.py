@@ -2,10 +2,11 @@
 
 from resources.landing_zone import LandingZone
 from resources.neuro_qc import NeuroQcThresholds
+from resources.notifier import Notifier
 from resources.torch_device import TorchDevice
 from resources.warehouse import Warehouse
 
-__all__ = ["LandingZone", "NeuroQcThresholds", "TorchDevice", "Warehouse", "default_resources"]
+__all__ = ["LandingZone", "NeuroQcThresholds", "Notifier", "TorchDevice", "Warehouse", "default_resources"]
 
 
 def default_resources() -> dict[str, object]:

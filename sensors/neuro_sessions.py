@@ -8,6 +8,7 @@ import dagster as dg
 from brainstar import landing
 from platform_assets.neuro.jobs import neuro_session_job
 from platform_assets.neuro.partitions import neuro_sessions
+from platform_assets.operations.run_tags import DISCOVERY_PRIORITY, priority
 from resources import LandingZone
 
 CURSOR_VERSION = 1
@@ -54,7 +55,9 @@ def build_neuro_sessions_sensor(
             max_new_sessions_per_tick,
         )
         keys = [session.partition_key for session in decision.ready]
-        requests = [dg.RunRequest(partition_key=key, run_key=key) for key in keys]
+        requests = [
+            dg.RunRequest(partition_key=key, run_key=key, tags=priority(DISCOVERY_PRIORITY)) for key in keys
+        ]
         return dg.SensorResult(
             run_requests=requests,
             dynamic_partitions_requests=[neuro_sessions.build_add_request(keys)] if keys else [],

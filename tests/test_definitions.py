@@ -38,8 +38,14 @@ EXPECTED_CHECKS = {
     ("astro/splits", "no_source_in_two_splits"),
     *((f"astro/{m}", gate) for m in MODELS for gate in ("floors", "beats_baseline")),
 }
-EXPECTED_RESOURCES = {"landing_zone", "warehouse", "torch_device", "neuro_qc"}
-EXPECTED_SENSORS = {"neuro_sessions_sensor", "neuro_automation_sensor"}
+EXPECTED_RESOURCES = {"landing_zone", "warehouse", "torch_device", "neuro_qc", "notifier"}
+EXPECTED_SENSORS = {
+    "neuro_sessions_sensor",
+    "neuro_automation_sensor",
+    "run_failure_notifier",
+    "run_success_summary",
+}
+EXPECTED_SCHEDULES = {"workflow_schedule", "neuro_rescan_schedule", "cleanup_schedule"}
 DOMAINS = {"neuro", "cortex", "astro"}
 
 
@@ -62,6 +68,7 @@ def test_resources_are_bound() -> None:
 def test_sensors_and_schedules_resolve() -> None:
     repository = defs.get_repository_def()
     assert {sensor.name for sensor in repository.sensor_defs} == EXPECTED_SENSORS
+    assert {schedule.name for schedule in repository.schedule_defs} == EXPECTED_SCHEDULES
     for sensor in repository.sensor_defs:
         assert sensor.description, f"sensor {sensor.name} has no description"
     for schedule in repository.schedule_defs:

@@ -47,6 +47,7 @@ def test_broken_session_fails_alone_and_landing_zone_is_untouched(
     while error.cause is not None:
         error = error.cause
     assert "sub-03/ses-01/dwi.bvec: 31 b-vectors for 33 volumes" in error.message
+    assert not [e for e in broken.all_events if e.is_step_up_for_retry]  # bad input is never retried
     assert tree_digest(landing) == before
     warehouse = Path(brainstar_env["BRAINSTAR_WAREHOUSE_DIR"])
     assert (warehouse / "neuro/bids_session/sub-01/ses-01/dwi/sub-01_ses-01_dwi.nii.gz").is_file()

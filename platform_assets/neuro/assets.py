@@ -19,6 +19,7 @@ from platform_assets.neuro import tractography as tracking
 from platform_assets.neuro.nifti import labels_on_grid, save_nifti
 from platform_assets.neuro.outputs import SessionOutputs
 from platform_assets.neuro.partitions import neuro_sessions
+from platform_assets.operations.retries import TRANSIENT_RETRY_POLICY, fail_fast_unless_transient
 from resources import LandingZone, Warehouse
 
 GROUP = "neuro"
@@ -26,7 +27,8 @@ OWNERS = ["team:neuro"]
 
 
 def _session_asset(name: str, description: str, kinds: set[str], **kwargs):
-    return dg.asset(
+    """A per-session asset: transient I/O errors retry with backoff, bad input fails at once."""
+    decorate = dg.asset(
         key=["neuro", name],
         partitions_def=neuro_sessions,
         group_name=GROUP,
@@ -34,8 +36,10 @@ def _session_asset(name: str, description: str, kinds: set[str], **kwargs):
         kinds=kinds,
         description=description,
         code_version="1",
+        retry_policy=TRANSIENT_RETRY_POLICY,
         **kwargs,
     )
+    return lambda function: decorate(fail_fast_unless_transient(function))
 
 
 @_session_asset(

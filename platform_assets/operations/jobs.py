@@ -1,0 +1,47 @@
+"""Jobs shared by every domain: the master workflow and the daily cleanup."""
+
+import time
+
+import dagster as dg
+
+from brainstar.cleanup import remove_stale_temporary_files
+from platform_assets.operations.run_tags import (
+    HOUR,
+    MAINTENANCE_PRIORITY,
+    WORKFLOW_PRIORITY,
+    max_runtime,
+    priority,
+)
+from resources import Warehouse
+
+# Everything not partitioned by session: the cohort table, the cortical column and the
+# astro pipeline. Per-session work is driven by the sessions sensor and the rescan.
+workflow_job = dg.define_asset_job(
+    name="brainstar_workflow",
+    selection=dg.AssetSelection.all().materializable() - dg.AssetSelection.groups("neuro")
+    | dg.AssetSelection.assets(["neuro", "cohort_table"]),
+    description="The master workflow: cohort table, cortical column and astro models, end to end.",
+    tags={**priority(WORKFLOW_PRIORITY), **max_runtime(6 * HOUR)},
+)
+
+STALE_AFTER_SECONDS = 24 * HOUR
+
+
+@dg.op(description="Deletes temporary files that killed runs left in the warehouse (older than a day).")
+def remove_stale_temporary_outputs(context: dg.OpExecutionContext, warehouse: Warehouse) -> dg.Output[int]:
+    report = remove_stale_temporary_files(warehouse.path, STALE_AFTER_SECONDS, time.time())
+    for path in report.removed:
+        context.log.info(f"removed {path}")
+    return dg.Output(
+        len(report.removed),
+        metadata={"files_removed": len(report.removed), "bytes_freed": report.bytes_freed},
+    )
+
+
+@dg.job(
+    name="cleanup_job",
+    description="Daily housekeeping: removes what killed runs left behind.",
+    tags={**priority(MAINTENANCE_PRIORITY), **max_runtime(HOUR // 4)},
+)
+def cleanup_job() -> None:
+    remove_stale_temporary_outputs()

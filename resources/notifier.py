@@ -1,0 +1,73 @@
+"""Notifications to people (Slack-compatible webhook, email) as a Dagster resource.
+
+Every field defaults to ``None``, meaning "read the environment variable when sending". The
+resolved values never become resource config, so the UI's config display shows ``null`` (or,
+where a deployment binds a field to ``dg.EnvVar``, only the variable's name), never a secret,
+and a changed environment takes effect without reloading the code location.
+"""
+
+from typing import TypeVar
+
+import dagster as dg
+from pydantic import Field
+
+from brainstar import notify
+
+T = TypeVar("T")
+
+
+class Notifier(dg.ConfigurableResource):
+    """Sends a subject and text to every configured channel; see ``brainstar.notify``."""
+
+    webhook_url: str | None = Field(
+        default=None,
+        description="Slack-compatible incoming webhook; unset means $BRAINSTAR_SLACK_WEBHOOK_URL. "
+        "It carries a token: set it with dg.EnvVar, never as a literal.",
+    )
+    smtp_host: str | None = Field(default=None, description="SMTP server; unset means $BRAINSTAR_SMTP_HOST.")
+    smtp_port: int | None = Field(
+        default=None, description="SMTP port; unset means $BRAINSTAR_SMTP_PORT, else 25."
+    )
+    smtp_user: str | None = Field(
+        default=None, description="SMTP login (none when unset); unset means $BRAINSTAR_SMTP_USER."
+    )
+    smtp_password: str | None = Field(
+        default=None,
+        description="SMTP password; unset means $BRAINSTAR_SMTP_PASSWORD. Set it with dg.EnvVar only.",
+    )
+    smtp_from: str | None = Field(
+        default=None,
+        description="Sender address; unset means $BRAINSTAR_SMTP_FROM, else brainstar@localhost.",
+    )
+    smtp_to: list[str] | None = Field(
+        default=None, description="Recipients; unset means $BRAINSTAR_SMTP_TO (comma-separated)."
+    )
+    smtp_starttls: bool | None = Field(
+        default=None, description="Upgrade to TLS with STARTTLS; unset means $BRAINSTAR_SMTP_STARTTLS (0/1)."
+    )
+
+    def settings(self) -> notify.NotificationSettings:
+        """The environment's settings with every field set on this resource taking precedence."""
+        env = notify.NotificationSettings.from_env()
+        return notify.NotificationSettings(
+            webhook_url=_first(self.webhook_url, env.webhook_url),
+            smtp_host=_first(self.smtp_host, env.smtp_host),
+            smtp_port=_first(self.smtp_port, env.smtp_port),
+            smtp_user=_first(self.smtp_user, env.smtp_user),
+            smtp_password=_first(self.smtp_password, env.smtp_password),
+            smtp_from=_first(self.smtp_from, env.smtp_from),
+            smtp_to=tuple(self.smtp_to) if self.smtp_to is not None else env.smtp_to,
+            smtp_starttls=_first(self.smtp_starttls, env.smtp_starttls),
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return self.settings().enabled
+
+    def send(self, subject: str, text: str) -> list[str]:
+        """Deliver to every configured channel; raises ``NotificationError`` naming each that failed."""
+        return notify.notify(self.settings(), subject, text)
+
+
+def _first(value: T | None, fallback: T) -> T:
+    return fallback if value is None else value

@@ -1,0 +1,98 @@
+"""Pools and time limits, enforced by a real dagster-daemon with run monitoring.
+
+A second step in the ``heavy`` pool (limit 1, set by ``brainstar pools apply``) waits while
+the first runs; a run past its ``dagster/max_runtime`` is failed by run monitoring and its
+heavy slot is freed for the next run.
+"""
+
+import subprocess
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from brainstar.remote import trigger
+from tests.conftest import VENV_BIN, subprocess_env
+from tests.operations.test_remote import dagster_env, graphql, webserver_url  # noqa: F401 (fixtures)
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore:Using variable_values:DeprecationWarning"),
+]
+
+TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
+
+
+def run_status(url: str, run_id: str) -> str:
+    query = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
+    return graphql(url, query, {"id": run_id})["runOrError"]["status"]
+
+
+def wait_for_end(url: str, run_ids: list[str], timeout: float = 120.0) -> dict[str, str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        statuses = {run_id: run_status(url, run_id) for run_id in run_ids}
+        if set(statuses.values()) <= TERMINAL:
+            return statuses
+        time.sleep(1)
+    raise TimeoutError(f"runs still going after {timeout:.0f} s: {statuses}")
+
+
+@pytest.fixture(scope="module")
+def heavy_pool_of_one(dagster_env: dict[str, str]) -> None:  # noqa: F811
+    result = subprocess.run(
+        [str(VENV_BIN / "brainstar"), "pools", "apply", "--gpus", "1"],
+        env=subprocess_env({"DAGSTER_HOME": dagster_env["DAGSTER_HOME"]}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["heavy=1", "processing=2", "bids=4", "gpu=1"]
+
+
+def heavy_intervals(log: Path) -> list[tuple[float, float]]:
+    lines = [line.split() for line in log.read_text().splitlines()]
+    starts = sorted(float(t) for kind, t in lines if kind == "start")
+    ends = sorted(float(t) for kind, t in lines if kind == "end")
+    return list(zip(starts, ends, strict=True))
+
+
+def test_second_heavy_step_waits_while_the_first_runs(
+    webserver_url: str,  # noqa: F811
+    dagster_env: dict[str, str],  # noqa: F811
+    heavy_pool_of_one: None,
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "heavy.log"
+    config = {"ops": {"heavy_step": {"config": {"log": str(log), "seconds": 3.0}}}}
+    runs = [trigger(webserver_url, job_name="heavy_job", run_config=config) for _ in range(2)]
+
+    assert set(wait_for_end(webserver_url, runs).values()) == {"SUCCESS"}
+    (_, first_end), (second_start, _) = heavy_intervals(log)
+    assert second_start >= first_end, "the second heavy step started while the first held the only slot"
+    with dg.DagsterInstance.from_config(dagster_env["DAGSTER_HOME"]) as instance:
+        assert instance.event_log_storage.get_concurrency_info("heavy").slot_count == 1
+
+
+def test_hung_run_is_failed_at_its_time_limit_and_frees_its_slot(
+    webserver_url: str,  # noqa: F811
+    dagster_env: dict[str, str],  # noqa: F811
+    heavy_pool_of_one: None,
+    tmp_path: Path,
+) -> None:
+    started = time.monotonic()
+    hung = trigger(webserver_url, job_name="hanging_job")  # dagster/max_runtime = 4 s; the op sleeps 600 s
+    status = wait_for_end(webserver_url, [hung], timeout=90)[hung]
+    assert status in {"FAILURE", "CANCELED"}
+    assert time.monotonic() - started < 90
+    with dg.DagsterInstance.from_config(dagster_env["DAGSTER_HOME"]) as instance:
+        messages = [entry.message for entry in instance.all_logs(hung)]
+    assert any("maximum runtime" in message for message in messages), messages[-5:]
+
+    # The hung step's heavy slot is free again: the next heavy run gets it and finishes.
+    log = tmp_path / "after.log"
+    config = {"ops": {"heavy_step": {"config": {"log": str(log), "seconds": 0.1}}}}
+    after = trigger(webserver_url, job_name="heavy_job", run_config=config)
+    assert wait_for_end(webserver_url, [after], timeout=90)[after] == "SUCCESS"

@@ -1,0 +1,100 @@
+"""The master workflow's schedule, the hourly rescan and the daily cleanup."""
+
+import os
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from brainstar.atomic import atomic_path
+from brainstar.cleanup import remove_stale_temporary_files
+from platform_assets.neuro.partitions import neuro_sessions
+from platform_assets.neuro.schedules import neuro_rescan_schedule
+from platform_assets.operations.jobs import cleanup_job, workflow_job
+from platform_assets.operations.schedules import build_workflow_schedule
+from resources import LandingZone, Warehouse
+
+DEMO_SESSIONS = ["sub-01_ses-01", "sub-02_ses-01", "sub-03_ses-01"]
+
+
+def test_workflow_cron_defaults_to_every_third_day_at_two(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BRAINSTAR_WORKFLOW_CRON", raising=False)
+    assert build_workflow_schedule().cron_schedule == "0 2 */3 * *"
+    monkeypatch.setenv("BRAINSTAR_WORKFLOW_CRON", "15 4 * * 1")
+    assert build_workflow_schedule().cron_schedule == "15 4 * * 1"
+
+
+def test_workflow_job_covers_what_no_sensor_drives() -> None:
+    from platform_assets.definitions import defs
+
+    job = defs.resolve_job_def(workflow_job.name)
+    keys = {key.to_user_string() for key in job.asset_layer.executable_asset_keys}
+    assert {"neuro/cohort_table", "cortex/promoted_column", "astro/promote_sed_model"} <= keys
+    assert not {"neuro/raw_session", "neuro/connectome"} & keys
+    assert job.tags["dagster/priority"] == "5" and job.tags["dagster/max_runtime"] == "21600"
+
+
+@dg.asset(partitions_def=neuro_sessions)
+def session_marker() -> None:
+    """Stands in for a session's run: any run tagged with the partition counts."""
+
+
+def test_rescan_registers_sessions_and_runs_only_those_never_run(tmp_path: Path, landing: Path) -> None:
+    from platform_assets.definitions import defs
+
+    with dg.DagsterInstance.local_temp(str(tmp_path)) as instance:
+        resources = {"landing_zone": LandingZone(root=str(landing), settle_seconds=0)}
+        repository = defs.get_repository_def()
+        first = neuro_rescan_schedule.evaluate_tick(
+            dg.build_schedule_context(instance=instance, resources=resources, repository_def=repository)
+        )
+        assert sorted(instance.get_dynamic_partitions(neuro_sessions.name)) == DEMO_SESSIONS
+        assert [r.partition_key for r in first.run_requests] == DEMO_SESSIONS
+        assert {r.run_key for r in first.run_requests} == {f"rescan:{key}" for key in DEMO_SESSIONS}
+        assert all(r.tags["dagster/priority"] == "10" for r in first.run_requests)
+
+        dg.materialize([session_marker], instance=instance, partition_key="sub-01_ses-01")
+        second = neuro_rescan_schedule.evaluate_tick(
+            dg.build_schedule_context(instance=instance, resources=resources, repository_def=repository)
+        )
+        assert [r.partition_key for r in second.run_requests] == DEMO_SESSIONS[1:]
+
+
+def _age(path: Path, seconds: float) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def _killed_write(target: Path) -> Path:
+    """What a run killed between write and rename leaves: atomic_path's temporary file."""
+    with pytest.raises(KeyboardInterrupt), atomic_path(target) as tmp:
+        leftover = tmp.with_name(tmp.name)  # atomic_path removes tmp on error; keep a copy of its name
+        raise KeyboardInterrupt
+    leftover.write_bytes(b"half a file")
+    return leftover
+
+
+def test_cleanup_removes_only_stale_temporary_files(tmp_path: Path) -> None:
+    stale = _killed_write(tmp_path / "neuro" / "dti_maps" / "sub-01_ses-01" / "fa.nii.gz")
+    fresh = _killed_write(tmp_path / "neuro" / "dti_maps" / "sub-02_ses-01" / "fa.nii.gz")
+    output = tmp_path / "neuro" / "dti_maps" / "sub-01_ses-01" / "md.nii.gz"
+    output.write_bytes(b"a real output")
+    lookalike = tmp_path / ".notes.tmp-draft.txt"  # a user's file: not atomic_path's pattern
+    lookalike.write_text("keep me")
+    for path in (stale, output, lookalike):
+        _age(path, 3 * 24 * 3600)
+
+    report = remove_stale_temporary_files(tmp_path, older_than_seconds=24 * 3600, now=time.time())
+
+    assert report.removed == [stale] and report.bytes_freed == len(b"half a file")
+    assert not stale.exists() and fresh.exists() and output.exists() and lookalike.exists()
+
+
+def test_cleanup_job_reports_what_it_removed(tmp_path: Path) -> None:
+    stale = _killed_write(tmp_path / "astro" / "feature_store" / "spectral.parquet")
+    _age(stale, 2 * 24 * 3600)
+    result = cleanup_job.execute_in_process(resources={"warehouse": Warehouse(root=str(tmp_path))})
+    assert result.success
+    assert result.output_for_node("remove_stale_temporary_outputs") == 1
+    assert not stale.exists()
