@@ -237,3 +237,33 @@ def complete_new_sessions(
             continue
         (settled if is_settled(session.path, settle_seconds, now) else changing).append(session)
     return settled, changing
+
+
+@dataclass(frozen=True)
+class SurveyListing:
+    """What one survey folder holds: a digest of every file's name, size and mtime."""
+
+    digest: str
+    n_files: int
+    newest_mtime: float
+
+
+def survey_listing(landing_root: Path, survey: str) -> SurveyListing:
+    """One ``stat`` per file and no reads, so a tick over thousands of files stays cheap.
+
+    Names, sizes and nanosecond mtimes all enter the digest: a file replaced by one of the
+    same size (a re-export) still changes it, which a count or a byte total would miss.
+    """
+    import hashlib
+
+    folder = landing_root / "astro" / survey
+    entries = []
+    newest = 0.0
+    if folder.is_dir():
+        for entry in os.scandir(folder):
+            if entry.is_file(follow_symlinks=False):
+                stat = entry.stat(follow_symlinks=False)
+                entries.append(f"{entry.name}\0{stat.st_size}\0{stat.st_mtime_ns}")
+                newest = max(newest, stat.st_mtime)
+    digest = hashlib.sha256("\n".join(sorted(entries)).encode()).hexdigest()[:16]
+    return SurveyListing(digest, len(entries), newest)

@@ -44,6 +44,7 @@ EXPECTED_SENSORS = {
     "neuro_automation_sensor",
     "run_failure_notifier",
     "run_success_summary",
+    "astro_survey_files_sensor",
 }
 EXPECTED_SCHEDULES = {"workflow_schedule", "neuro_rescan_schedule", "cleanup_schedule"}
 DOMAINS = {"neuro", "cortex", "astro"}
