@@ -155,3 +155,12 @@ def test_4_asset_page_shows_checks_and_qc_metadata(ui: UiDriver) -> None:
     ui.page.locator("tr", has_text="Passed").first.get_by_role("button").last.click()  # metadata
     ui.wait_for_text("fd_max_mm", timeout=60)  # the check's own numbers
     ui.shot("check_metadata")
+
+
+def test_5_neuro_lineage_shows_each_stage_and_its_checks(ui: UiDriver) -> None:
+    ui.open("/locations/brainstar/asset-groups/neuro/lineage")
+    for asset in ("raw_session", "bids_session", "preprocessed_dwi", "dti_maps", "connectome"):
+        ui.wait_for_text(asset, timeout=60)
+    ui.page.get_by_text("Hide navigation").click()  # the graph gets the whole width
+    ui.page.wait_for_timeout(1000)
+    ui.shot("neuro_lineage")
