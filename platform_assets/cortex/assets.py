@@ -37,6 +37,11 @@ class ColumnSettings(dg.Config):
     threads: int = 2
     poisson_input: bool = True
     stdp_rule: str = "bipoo"
+    stdp: bool = True
+    dopamine: bool = True
+    acetylcholine: float = 0.0  # tonic levels in [0, 1]: see platform_assets/cortex/neuromodulation.py
+    norepinephrine: float = 0.0
+    serotonin: float = 0.0
     training_seeds: list[int] = [0, 1, 2]
     distal_reward_seconds: int = 1200
 
@@ -63,7 +68,14 @@ def biological_config(config: ColumnSettings, warehouse: Warehouse) -> dg.Materi
         seed=config.seed,
         threads=config.threads,
         poisson_input=config.poisson_input,
-        plasticity=params.PlasticityConfig(stdp=True, stdp_rule=config.stdp_rule, dopamine=True),
+        plasticity=params.PlasticityConfig(
+            stdp=config.stdp,
+            stdp_rule=config.stdp_rule,
+            dopamine=config.dopamine,
+            acetylcholine=config.acetylcholine,
+            norepinephrine=config.norepinephrine,
+            serotonin=config.serotonin,
+        ),
     ).validate()
     derived = params.derive(column)
     payload = {
@@ -135,7 +147,7 @@ def trained_column(warehouse: Warehouse) -> dg.MaterializeResult:
     config = _config(warehouse)
     stored = json.loads(warehouse.file(["cortex", "biological_config"], CONFIG_FILE).read_text())
     seeds = tuple(stored["training_seeds"])
-    result = training.evaluate_seeds(seeds)
+    result = training.evaluate_seeds(seeds, training.config_for(config.plasticity))
     weights = result.pop("_weights")
     folder = ["cortex", "trained_column"]
     with warehouse.atomic_path(warehouse.file(folder, WEIGHTS_FILE)) as tmp, open(tmp, "wb") as handle:

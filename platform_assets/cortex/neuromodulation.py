@@ -24,7 +24,8 @@ import numba
 import numpy as np
 
 from platform_assets.cortex.engine_numba import _run, propagators
-from platform_assets.cortex.params import NeuronParams
+from platform_assets.cortex.network import ColumnNetwork
+from platform_assets.cortex.params import NeuronParams, PlasticityConfig
 from platform_assets.cortex.plasticity import (
     DaStdpParams,
     StdpParams,
@@ -55,6 +56,31 @@ def modulated_da_stdp(
     params: DaStdpParams, serotonin: float, gains: NeuromodulatorGains = GAINS
 ) -> DaStdpParams:
     return replace(params, tau_c_ms=params.tau_c_ms * (1.0 + gains.serotonin_tau_c_stretch * serotonin))
+
+
+def modulate_network(
+    network: ColumnNetwork, plasticity: PlasticityConfig, gains: NeuromodulatorGains = GAINS
+) -> ColumnNetwork:
+    """The column under tonic acetylcholine and norepinephrine (levels from ``plasticity``).
+
+    ACh suppresses recurrent excitation: every intracortical excitatory weight x (1 - s * ACh);
+    the external (afferent) drive is untouched, which is what raises the afferent / recurrent
+    ratio. NE is a multiplicative gain on all input: recurrent and external weights and the DC
+    current x (1 + g * NE). Serotonin acts on learning only (``modulated_da_stdp``).
+    """
+    ach, ne = plasticity.acetylcholine, plasticity.norepinephrine
+    if ach == 0.0 and ne == 0.0:
+        return network
+    weights = network.weights.copy()
+    weights[weights > 0] *= 1.0 - gains.ach_recurrent_suppression * ach
+    gain = 1.0 + gains.ne_gain * ne
+    weights *= gain
+    return replace(
+        network,
+        weights=weights.astype(network.weights.dtype),
+        weight_ext_pa=network.weight_ext_pa * gain,
+        dc_pa=network.dc_pa * gain,
+    )
 
 
 def _empty_csr(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

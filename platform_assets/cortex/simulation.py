@@ -19,6 +19,9 @@ def run_engine(
     """Simulate a built network with the chosen engine (warm-up discarded)."""
     if engine not in ENGINES:
         raise ConfigError("engine", f"must be one of {ENGINES}, got {engine!r}")
+    from platform_assets.cortex.neuromodulation import modulate_network  # imports numba kernels
+
+    network = modulate_network(network, config.plasticity)
     kwargs = dict(
         neuron=config.neuron,
         t_sim_ms=config.t_sim_ms,

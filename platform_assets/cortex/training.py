@@ -15,9 +15,11 @@ held-out images. The control is the same network, same initial weights, plastici
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
+
+from platform_assets.cortex.params import PlasticityConfig
 
 
 @dataclass(frozen=True)
@@ -190,6 +192,24 @@ def train_and_evaluate(seed: int, cfg: TrainingConfig | None = None) -> Training
         control_accuracy=readout_accuracy(weights, rates, labels, train_idx, test_idx, cfg, seed),
         reward_rate_per_epoch=reward_rates,
         weights=trained,
+    )
+
+
+def config_for(plasticity: PlasticityConfig, base: TrainingConfig | None = None) -> TrainingConfig:
+    """The training under the column's switches: no DA-STDP means no learning (zero epochs);
+    ACh scales the STDP amplitudes and serotonin stretches the eligibility trace, with the
+    gains of ``neuromodulation.GAINS``."""
+    from platform_assets.cortex.neuromodulation import GAINS
+
+    base = base or TrainingConfig()
+    if not (plasticity.stdp and plasticity.dopamine):
+        return replace(base, epochs=0)
+    boost = 1.0 + GAINS.ach_learning_boost * plasticity.acetylcholine
+    return replace(
+        base,
+        a_plus=base.a_plus * boost,
+        a_minus=base.a_minus * boost,
+        tau_c_ms=base.tau_c_ms * (1.0 + GAINS.serotonin_tau_c_stretch * plasticity.serotonin),
     )
 
 

@@ -1,0 +1,58 @@
+"""The configuration's plasticity and neuromodulator switches act on the column itself."""
+
+import numpy as np
+import pytest
+
+from platform_assets.cortex import training
+from platform_assets.cortex.network import build_network
+from platform_assets.cortex.neuromodulation import GAINS, modulate_network
+from platform_assets.cortex.params import ColumnConfig, PlasticityConfig
+from platform_assets.cortex.simulation import simulate
+
+SMALL = ColumnConfig(n_scaling=0.05, k_scaling=0.1, t_sim_ms=400.0, warmup_ms=100.0, seed=3)
+
+
+def _mean_rate(config: ColumnConfig) -> float:
+    populations = simulate(config)["populations"]
+    return float(np.mean([p["rate_hz"] for p in populations.values()]))
+
+
+def test_acetylcholine_scales_only_recurrent_excitation() -> None:
+    network = build_network(SMALL)
+    modulated = modulate_network(network, PlasticityConfig(acetylcholine=1.0))
+    excitatory = network.weights > 0
+    factor = 1.0 - GAINS.ach_recurrent_suppression
+    assert np.allclose(modulated.weights[excitatory], network.weights[excitatory] * factor, rtol=1e-6)
+    assert np.array_equal(modulated.weights[~excitatory], network.weights[~excitatory])
+    assert modulated.weight_ext_pa == network.weight_ext_pa  # afferent drive untouched
+
+
+def test_norepinephrine_is_a_gain_on_every_input() -> None:
+    network = build_network(SMALL)
+    modulated = modulate_network(network, PlasticityConfig(norepinephrine=1.0))
+    gain = 1.0 + GAINS.ne_gain
+    assert np.allclose(modulated.weights, network.weights * gain, rtol=1e-6)
+    assert modulated.weight_ext_pa == pytest.approx(network.weight_ext_pa * gain)
+    assert modulate_network(network, PlasticityConfig()) is network  # no modulator: same network
+
+
+def test_modulators_move_the_simulated_column_in_their_directions() -> None:
+    baseline = _mean_rate(SMALL)
+    aroused = _mean_rate(SMALL.with_(plasticity=PlasticityConfig(norepinephrine=1.0)))
+    cholinergic = _mean_rate(SMALL.with_(plasticity=PlasticityConfig(acetylcholine=1.0)))
+    assert aroused > baseline  # more gain on input: more spikes
+    assert cholinergic < baseline  # less recurrent excitation: fewer spikes
+
+
+def test_plasticity_off_means_no_learning() -> None:
+    off = training.config_for(PlasticityConfig(stdp=False, dopamine=False))
+    assert off.epochs == 0
+    result = training.evaluate_seeds((0,), off)
+    assert result["trained_accuracy"] == result["control_accuracy"]  # the gate then blocks promotion
+
+
+def test_ach_and_serotonin_reach_the_learning_rule() -> None:
+    base = training.TrainingConfig()
+    on = training.config_for(PlasticityConfig(stdp=True, dopamine=True, acetylcholine=1.0, serotonin=1.0))
+    assert on.a_plus == pytest.approx(base.a_plus * (1 + GAINS.ach_learning_boost))
+    assert on.tau_c_ms == pytest.approx(base.tau_c_ms * (1 + GAINS.serotonin_tau_c_stretch))
