@@ -54,8 +54,15 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: install
-	$(BIN)/python -m benchmarks
+BENCH_STAMP := $(VENV)/.brainstar-bench-installed
+
+# The references the benchmarks compare against (NEST, lightkurve) come with the bench extra.
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,celery,bench]'
+	touch $@
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks $(BENCH)
 
 clean:
 	rm -rf data .dagster_home .pytest_cache .ruff_cache test-artifacts

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from brainstar.processes import background_process
 from tests.conftest import REPO_ROOT, VENV_BIN, free_port, subprocess_env
-from tests.processes import background_process
 
 pytestmark = pytest.mark.slow
 

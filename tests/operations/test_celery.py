@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 import dagster as dg
 import pytest
 
+from brainstar.processes import background_process
 from platform_assets.operations.celery import (
     BACKEND_ENV,
     BROKER_ENV,
@@ -31,7 +32,6 @@ from platform_assets.operations.celery import (
     worker_commands,
 )
 from tests.conftest import REPO_ROOT, subprocess_env
-from tests.processes import background_process
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 # Other tests share the server; this database is this module's alone.

@@ -18,9 +18,9 @@ import requests
 import yaml
 from click.testing import CliRunner
 
+from brainstar.processes import background_process
 from brainstar.remote_command import main as remote_cli
 from tests.conftest import REPO_ROOT, free_port, subprocess_env
-from tests.processes import background_process
 
 pytestmark = [
     pytest.mark.slow,

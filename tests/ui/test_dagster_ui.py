@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from brainstar.processes import background_process
 from platform_assets.definitions import defs
 from tests.conftest import REPO_ROOT, VENV_BIN, free_port, subprocess_env
-from tests.processes import background_process
 from tests.ui.browser import CHROMIUM, CHROMIUM_ARGS, UiDriver
 
 pytestmark = [pytest.mark.slow, pytest.mark.ui]

@@ -1,4 +1,4 @@
-"""Starting and always stopping the real Dagster processes that end-to-end tests need."""
+"""Starting and always stopping the real Dagster processes that end-to-end tests and benchmarks need."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ import os
 import signal
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-
-import requests
 
 
 @contextmanager
@@ -51,8 +50,8 @@ def wait_for_http(url: str, process: subprocess.Popen[bytes], log_path: Path, ti
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"process exited with {process.returncode}:\n{log_path.read_text()[-4000:]}")
-        with contextlib.suppress(requests.RequestException):
-            if requests.get(url, timeout=2).ok:
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as reply:  # URLError too
+            if reply.status == 200:
                 return
         time.sleep(0.5)
     raise TimeoutError(f"{url} did not answer within {timeout:.0f} s:\n{log_path.read_text()[-4000:]}")
