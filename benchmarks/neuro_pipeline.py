@@ -8,11 +8,14 @@ session folder (what a sensor without the known-partition shortcut would do).
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from benchmarks.harness import Table, best_of
 from platform_assets.neuro import (
@@ -32,13 +35,29 @@ SIZES = {
     ),
 }
 N_SESSIONS = 10_000
+# dipy's MP-PCA is a Python loop over voxels (about 1 ms each here): a whole realistic volume
+# takes about an hour. Its cost is linear in the voxel count, so on large volumes it is timed on
+# a slab of this many slices and scaled to the whole volume (the row label says so).
+DENOISE_SLAB_SLICES = 8
 
 
-def _timed(stages: dict[str, float], name: str, function: Callable[[], Any]) -> Any:
+def _timed(stages: dict[str, float], name: str, function: Callable[[], Any], scale: float = 1.0) -> Any:
     start = time.perf_counter()
     value = function()
-    stages[name] = time.perf_counter() - start
+    stages[name] = (time.perf_counter() - start) * scale
+    # Progress on stderr: a realistic session takes long enough that partial numbers matter.
+    print(f"  {name}: {stages[name]:.1f} s", file=sys.stderr, flush=True)
     return value
+
+
+def _denoise(stages: dict[str, float], data: np.ndarray) -> np.ndarray:
+    n_slices = data.shape[2]
+    if n_slices <= 2 * DENOISE_SLAB_SLICES:
+        return _timed(stages, "MP-PCA denoise", lambda: preprocess.denoise_mppca(data))[0]
+    scale = n_slices / DENOISE_SLAB_SLICES
+    middle = slice(n_slices // 2 - DENOISE_SLAB_SLICES // 2, n_slices // 2 + DENOISE_SLAB_SLICES // 2)
+    _timed(stages, "MP-PCA denoise", lambda: preprocess.denoise_mppca(data[:, :, middle]), scale)
+    return data  # later stages cost the same on raw or denoised data
 
 
 def stage_seconds(spec: phantom.PhantomSpec, folder: Path) -> dict[str, float]:
@@ -50,7 +69,7 @@ def stage_seconds(spec: phantom.PhantomSpec, folder: Path) -> dict[str, float]:
     target = bids.BidsDwi(folder / "bids", "01", "01")
     _timed(stages, "bids_session (copy)", lambda: bids.copy_nifti_session(files, target, report.as_dict()))
     data, affine, bvals, bvecs = bids.load_series(target)
-    denoised, _ = _timed(stages, "MP-PCA denoise", lambda: preprocess.denoise_mppca(data))
+    denoised = _denoise(stages, data)
     unrung = _timed(stages, "Gibbs unringing", lambda: preprocess.unring(denoised))
     rough_mask = preprocess.brain_mask(unrung, bvals)
     corrected, _, rotated = _timed(
@@ -123,6 +142,10 @@ def run() -> Table:
     for stage in results[labels[0]]:
         table.add(stage, *(results[label][stage] for label in labels))
     table.add("total", *(sum(results[label].values()) for label in labels))
+    table.notes.append(
+        f"MP-PCA on the realistic size: timed on {DENOISE_SLAB_SLICES} central slices and scaled by "
+        "slices (dipy's MP-PCA cost is linear in voxels); every other stage ran on the whole volume."
+    )
     with tempfile.TemporaryDirectory() as folder:
         ours, reference = sensor_tick_seconds(Path(folder))
     table.notes.append(
