@@ -7,6 +7,7 @@ one bad partition fails alone and the others go on.
 
 from dataclasses import dataclass
 from graphlib import TopologicalSorter
+from typing import Any
 
 import dagster as dg
 
@@ -41,21 +42,62 @@ def partition_keys(partitions_def: dg.PartitionsDefinition, instance: dg.Dagster
 
 def materialize_all(defs: dg.Definitions, instance: dg.DagsterInstance) -> list[AssetOutcome]:
     job = defs.resolve_implicit_global_asset_job_def()
+    graph = defs.resolve_asset_graph()
     outcomes: list[AssetOutcome] = []
+    missing: set[tuple[dg.AssetKey, str | None]] = set()  # (asset, partition) that did not materialize
     for partitions_def, keys in batches_in_dependency_order(defs):
         partitions = [None] if partitions_def is None else partition_keys(partitions_def, instance)
         for partition in partitions:
-            result = job.execute_in_process(
-                asset_selection=keys,
-                instance=instance,
-                partition_key=partition,
-                # The table printed at the end is the summary; step-by-step logs stay in the UI.
-                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-                raise_on_error=False,
-                tags={"brainstar/launched_by": "brainstar run"},
-            )
-            outcomes.extend(_outcomes(result, keys, partition))
+            runnable, skipped = _runnable(graph, keys, partition, missing)
+            outcomes.extend(skipped)
+            if runnable:
+                result = job.execute_in_process(
+                    asset_selection=runnable,
+                    instance=instance,
+                    partition_key=partition,
+                    # The table printed at the end is the summary; step-by-step logs stay in the UI.
+                    run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+                    raise_on_error=False,
+                    tags={"brainstar/launched_by": "brainstar run"},
+                )
+                outcomes.extend(_outcomes(result, runnable, partition))
+            missing |= {
+                (dg.AssetKey.from_user_string(o.asset), partition)
+                for o in outcomes[-len(keys) :]
+                if o.status != "materialized"
+            }
     return outcomes
+
+
+def _runnable(
+    graph: Any,  # the resolved asset graph (its class is not public API)
+    keys: list[dg.AssetKey],
+    partition: str | None,
+    missing: set[tuple[dg.AssetKey, str | None]],
+) -> tuple[list[dg.AssetKey], list[AssetOutcome]]:
+    """Keys whose same-partition parents all materialized, and a "not run" outcome for the rest.
+
+    Running a stage whose input is missing would only fail again with a less useful error.
+    An unpartitioned aggregate over partitions (the cohort table) runs on what exists.
+    """
+    runnable, skipped, blocked = [], [], set(missing)
+    for key in keys:
+        node = graph.get(key)
+        parents = []
+        for parent in node.parent_keys:
+            parent_partitions = graph.get(parent).partitions_def
+            if parent_partitions is None:
+                parents.append((parent, None))
+            elif parent_partitions == node.partitions_def:
+                parents.append((parent, partition))
+        failed = next((parent for parent in parents if parent in blocked), None)
+        if failed is None:
+            runnable.append(key)
+            continue
+        blocked.add((key, partition))
+        reason = f"upstream {failed[0].to_user_string()} did not materialize"
+        skipped.append(AssetOutcome(key.to_user_string(), partition, "not run", reason))
+    return runnable, skipped
 
 
 def _outcomes(

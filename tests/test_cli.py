@@ -65,6 +65,10 @@ def test_brainstar_run_materializes_everything_and_prints_the_table(demo_run: De
     assert statuses[("neuro/connectome", "sub-01_ses-01")] == "materialized"
     assert statuses[("neuro/connectome", "sub-02_ses-01")] == "materialized"
     assert statuses[("neuro/raw_session", "sub-03_ses-01")] == "failed"
+    # Later stages of the broken session are not attempted on inputs that do not exist.
+    assert statuses[("neuro/connectome", "sub-03_ses-01")] == "not"  # "not run"
+    broken_bids = [line for line in demo_run.stdout.splitlines() if line.startswith("neuro/bids_session")]
+    assert any("sub-03_ses-01" in line and "upstream neuro/raw_session" in line for line in broken_bids)
     assert statuses[("neuro/cohort_table", "-")] == "materialized"
     unexpected = [
         key for key, status in statuses.items() if status != "materialized" and key[1] != "sub-03_ses-01"
