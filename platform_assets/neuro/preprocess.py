@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from platform_assets.neuro.dwi_session import B0_THRESHOLD
+from platform_assets.neuro.mppca import mppca
 
 HEAD_RADIUS_MM = 50.0  # Power et al. (2012): rotations in radians become arc length on a 50 mm sphere
 
@@ -63,10 +64,8 @@ def gradient_table(bvals: np.ndarray, bvecs: np.ndarray):  # -> dipy GradientTab
 
 
 def denoise_mppca(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """MP-PCA denoising; returns (denoised, per-voxel noise sigma)."""
-    from dipy.denoise.localpca import mppca
-
-    denoised, sigma = mppca(data, patch_radius=2, return_sigma=True, suppress_warning=True)
+    """MP-PCA denoising (dipy's estimator, batched); returns (denoised, per-voxel noise sigma)."""
+    denoised, sigma = mppca(data, patch_radius=2)
     return denoised.astype(np.float32), sigma.astype(np.float32)
 
 
