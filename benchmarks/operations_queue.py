@@ -33,12 +33,11 @@ from typing import Any
 
 import dagster as dg
 import requests
-import yaml
 
 from benchmarks._queue_location import JOB_NAME, LOCATION_NAME, PARTITIONS, WORK_SECONDS, queue_item
 from benchmarks.harness import Table
 from brainstar.pools import PROCESSING, pool_limits
-from brainstar.processes import background_process
+from brainstar.processes import background_process, prepare_local_instance
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -126,23 +125,9 @@ def run() -> Table:
 
 
 def prepare_instance(root: Path, n: int) -> tuple[Path, Path]:
-    home = root / "dagster_home"
-    home.mkdir()
-    config = yaml.safe_load((REPO_ROOT / "deploy" / "local" / "dagster.yaml").read_text())
-    if config["run_coordinator"]["class"] != "QueuedRunCoordinator":
-        raise RuntimeError("deploy/local/dagster.yaml no longer uses the QueuedRunCoordinator")
-    config["run_coordinator"]["config"] = {"dequeue_interval_seconds": DEQUEUE_INTERVAL_SECONDS}
-    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
-    workspace = root / "workspace.yaml"
-    workspace.write_text(
-        "load_from:\n"
-        "  - python_file:\n"
-        f"      relative_path: {LOCATION_FILE}\n"
-        f"      location_name: {LOCATION_NAME}\n"
-        f"      working_directory: {REPO_ROOT}\n"
+    home, workspace = prepare_local_instance(
+        root, LOCATION_FILE, LOCATION_NAME, dequeue_interval_seconds=DEQUEUE_INTERVAL_SECONDS
     )
-    # Created once here: a fresh SQLite instance opened by webserver and daemon at the same moment
-    # gets its schema stamped twice and neither process can load the code location.
     with dg.DagsterInstance.from_config(str(home)) as instance:
         instance.add_dynamic_partitions(PARTITIONS.name or "", partition_keys(n))
     applied = subprocess.run(

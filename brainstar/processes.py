@@ -70,3 +70,47 @@ def stop_group(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
     # The daemon and code servers are children in the same group; make sure none is left.
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
+
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+LOCAL_INSTANCE_CONFIG = REPO_ROOT / "deploy" / "local" / "dagster.yaml"
+
+
+def prepare_local_instance(
+    root: Path,
+    code_file: Path,
+    location_name: str,
+    *,
+    dequeue_interval_seconds: int = 1,
+    run_monitoring_poll_seconds: int | None = None,
+) -> tuple[Path, Path]:
+    """A DAGSTER_HOME with the local instance configuration and a workspace for ``code_file``.
+
+    The queue is looked at every ``dequeue_interval_seconds`` (5 in the local file: each run
+    would wait that long). The storage is created here, once: a fresh SQLite instance opened
+    by the webserver and the daemon at the same moment gets its schema stamped twice
+    ("alembic_version has more than one head") and neither can load the code location.
+    Returns (DAGSTER_HOME, workspace file).
+    """
+    import dagster as dg
+    import yaml
+
+    home = root / "dagster_home"
+    home.mkdir(parents=True)
+    config = yaml.safe_load(LOCAL_INSTANCE_CONFIG.read_text())
+    if config["run_coordinator"]["class"] != "QueuedRunCoordinator":
+        raise RuntimeError(f"{LOCAL_INSTANCE_CONFIG} no longer uses the QueuedRunCoordinator")
+    config["run_coordinator"]["config"] = {"dequeue_interval_seconds": dequeue_interval_seconds}
+    if run_monitoring_poll_seconds is not None:
+        config["run_monitoring"]["poll_interval_seconds"] = run_monitoring_poll_seconds
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    workspace = root / "workspace.yaml"
+    workspace.write_text(
+        "load_from:\n"
+        "  - python_file:\n"
+        f"      relative_path: {code_file}\n"
+        f"      location_name: {location_name}\n"
+        f"      working_directory: {REPO_ROOT}\n"
+    )
+    dg.DagsterInstance.from_config(str(home)).dispose()
+    return home, workspace

@@ -58,14 +58,7 @@ def validation_report() -> None:
     with tempfile.TemporaryDirectory() as folder:
         warehouse = Warehouse(root=folder)
         result = dg.materialize(
-            [
-                assets.biological_config,
-                assets.column_network,
-                assets.trained_column,
-                assets.column_activity,
-                assets.validation_report,
-                *checks.ALL_CHECKS,
-            ],
+            [*assets.ASSETS, *checks.ALL_CHECKS],
             resources={"warehouse": warehouse, "torch_device": TorchDevice(requested="cpu")},
         )
         assert result.success

@@ -297,3 +297,13 @@ def promoted_column(warehouse: Warehouse) -> dg.MaterializeResult:
     return dg.MaterializeResult(
         metadata={"path": dg.MetadataValue.path(str(path)), "gates_passed": len(gate_list)}
     )
+
+
+ASSETS = [
+    biological_config,
+    column_network,
+    trained_column,
+    column_activity,
+    validation_report,
+    promoted_column,
+]

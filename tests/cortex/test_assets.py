@@ -36,15 +36,7 @@ def test_failed_gate_blocks_promotion(tmp_path: Path) -> None:
     }  # fmt: skip
     warehouse = Warehouse(root=str(tmp_path))
     result = dg.materialize(
-        [
-            assets.biological_config,
-            assets.column_network,
-            assets.trained_column,
-            assets.column_activity,
-            assets.validation_report,
-            assets.promoted_column,
-            *checks.ALL_CHECKS,
-        ],
+        [*assets.ASSETS, *checks.ALL_CHECKS],
         resources={"warehouse": warehouse, "torch_device": TorchDevice(requested="cpu")},
         run_config={"ops": {"cortex__biological_config": {"config": settings}}},
         raise_on_error=False,

@@ -15,10 +15,9 @@ from typing import Any
 
 import pytest
 import requests
-import yaml
 from click.testing import CliRunner
 
-from brainstar.processes import background_process
+from brainstar.processes import background_process, prepare_local_instance
 from brainstar.remote_command import main as remote_cli
 from tests.conftest import REPO_ROOT, free_port, subprocess_env
 
@@ -59,32 +58,12 @@ def wait_for_code_location(url: str, log_path: Path, timeout: float = 90.0) -> N
 
 @pytest.fixture(scope="module")
 def dagster_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    import dagster as dg
-
     root = tmp_path_factory.mktemp("remote")
-    home = root / "dagster_home"
-    home.mkdir()
-    # The local instance as `make dev` runs it, except that the daemon looks at the run queue
-    # every second instead of every 5: each of this module's runs would otherwise wait ~4 s.
-    instance_config = yaml.safe_load((REPO_ROOT / "deploy" / "local" / "dagster.yaml").read_text())
-    assert instance_config["run_coordinator"]["class"] == "QueuedRunCoordinator"
-    instance_config["run_coordinator"]["config"] = {"dequeue_interval_seconds": 1}
-    # Run monitoring checks max_runtime every poll; 30 s would make the time-limit test slow.
-    instance_config["run_monitoring"]["poll_interval_seconds"] = 1
-    (home / "dagster.yaml").write_text(yaml.safe_dump(instance_config))
-    workspace = root / "workspace.yaml"
-    workspace.write_text(
-        "load_from:\n"
-        "  - python_file:\n"
-        f"      relative_path: {CODE_LOCATION}\n"
-        "      location_name: remote_test\n"
-        f"      working_directory: {REPO_ROOT}\n"
+    # The daemon looks at the queue every second, and run monitoring checks max_runtime every
+    # second: with the local file's 5 s and 30 s this module would take minutes longer.
+    home, workspace = prepare_local_instance(
+        root, CODE_LOCATION, "remote_test", dequeue_interval_seconds=1, run_monitoring_poll_seconds=1
     )
-    # A fresh SQLite instance opened by the webserver and the daemon at the same moment gets its
-    # schema stamped twice ("alembic_version has more than one head") and neither can load the
-    # code location; creating the storage once beforehand avoids that race.
-    with dg.DagsterInstance.from_config(str(home)):
-        pass
     return {"DAGSTER_HOME": str(home), "WORKSPACE": str(workspace), "ROOT": str(root)}
 
 
