@@ -9,7 +9,7 @@ import time
 
 import dagster as dg
 
-from brainstar.pools import PROCESSING
+from brainstar.core.pools import PROCESSING
 
 # Dynamic, so the benchmark adds exactly N keys to its instance; a static list would have to
 # read N from the environment in every process that loads this file.

@@ -16,7 +16,8 @@ import numpy as np
 from astropy.timeseries import BoxLeastSquares
 
 from benchmarks.harness import Table
-from platform_assets.astro import demo, lightcurves, periods
+from brainstar.domain.astro import lightcurves, periods
+from brainstar.domain.astro.demo import surveys as demo
 
 N_CURVES = 12
 WINDOW_DAYS = 0.75

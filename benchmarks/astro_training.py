@@ -13,9 +13,10 @@ import time
 from pathlib import Path
 
 from benchmarks.harness import Table
-from brainstar import devices
-from brainstar.landing import survey_files
-from platform_assets.astro import demo, photometry, pipeline
+from brainstar.core import devices
+from brainstar.core.landing import survey_files
+from brainstar.domain.astro import photometry, pipeline
+from brainstar.domain.astro.demo import surveys as demo
 
 PRIMARY = {"spectral": "teff_k_rmse", "lightcurve": "macro_f1", "sed": "teff_k_rmse"}
 

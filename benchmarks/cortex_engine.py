@@ -23,10 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _numba() -> dict[str, float]:
-    from platform_assets.cortex import metrics
-    from platform_assets.cortex.network import build_network
-    from platform_assets.cortex.params import ColumnConfig
-    from platform_assets.cortex.simulation import run_engine
+    from brainstar.domain.cortex import metrics
+    from brainstar.domain.cortex.network import build_network
+    from brainstar.domain.cortex.params import ColumnConfig
+    from brainstar.domain.cortex.simulation import run_engine
 
     config = ColumnConfig(
         n_scaling=N_SCALING,

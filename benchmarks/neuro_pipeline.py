@@ -18,15 +18,8 @@ from typing import Any
 import numpy as np
 
 from benchmarks.harness import Table, best_of
-from platform_assets.neuro import (
-    bids,
-    dwi_session,
-    parcellation,
-    phantom,
-    preprocess,
-    reconstruction,
-    tractography,
-)
+from brainstar.domain.neuro import bids, dwi_session, parcellation, preprocess, reconstruction, tractography
+from brainstar.domain.neuro.demo import phantom
 
 SIZES = {
     "demo 28x28x14, 33 vol": phantom.PhantomSpec(),
@@ -106,7 +99,7 @@ def sensor_tick_seconds(folder: Path) -> tuple[float, float]:
     """(our tick, reference tick) in seconds with N_SESSIONS landed and known sessions."""
     import dagster as dg
 
-    from brainstar import landing
+    from brainstar.core import landing
     from platform_assets.definitions import defs
     from resources import LandingZone
     from sensors.neuro_sessions import neuro_sessions_sensor

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.harness import Table, best_of
-from brainstar.atomic import write_bytes_atomic
+from brainstar.core.atomic import write_bytes_atomic
 
 SIZES = {
     "4 KiB (JSON sidecar)": 4 * 1024,

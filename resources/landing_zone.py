@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from brainstar import landing, settings
+from brainstar.core import landing, settings
 
 
 class LandingZone(dg.ConfigurableResource):

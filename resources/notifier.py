@@ -11,13 +11,13 @@ from typing import TypeVar
 import dagster as dg
 from pydantic import Field
 
-from brainstar import notify
+from brainstar.core import notify
 
 T = TypeVar("T")
 
 
 class Notifier(dg.ConfigurableResource):
-    """Sends a subject and text to every configured channel; see ``brainstar.notify``."""
+    """Sends a subject and text to every configured channel; see ``brainstar.core.notify``."""
 
     webhook_url: str | None = Field(
         default=None,

@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
-from brainstar import devices, settings
+from brainstar.core import devices, settings
 
 
 class TorchDevice(dg.ConfigurableResource):

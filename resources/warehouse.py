@@ -11,7 +11,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from brainstar import atomic, settings
+from brainstar.core import atomic, settings
 
 SAFE_PARTITION_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 

@@ -11,7 +11,7 @@ import time
 
 import dagster as dg
 
-from brainstar import landing
+from brainstar.core import landing
 from platform_assets.operations.run_tags import DISCOVERY_PRIORITY, priority
 from resources import LandingZone
 

@@ -5,7 +5,7 @@ import time
 
 import dagster as dg
 
-from brainstar import landing
+from brainstar.core import landing
 from platform_assets.neuro.jobs import neuro_session_job
 from platform_assets.neuro.partitions import neuro_sessions
 from platform_assets.operations.run_tags import DISCOVERY_PRIORITY, priority

@@ -1,6 +1,6 @@
 """Tell people when a run of this code location fails (and, on request, when one succeeds).
 
-The sensors only gather facts from Dagster's events; the wording lives in ``brainstar.notify``
+The sensors only gather facts from Dagster's events; the wording lives in ``brainstar.core.notify``
 and the delivery in the ``notifier`` resource.
 
 A notification that fails raises, so the tick shows as failed in the UI with the channel and
@@ -12,7 +12,7 @@ from typing import Protocol
 
 import dagster as dg
 
-from brainstar import notify, settings
+from brainstar.core import notify, settings
 from resources.notifier import Notifier
 
 PARTITION_TAG = "dagster/partition"

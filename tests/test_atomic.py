@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from brainstar.atomic import atomic_path, write_json_atomic
+from brainstar.core.atomic import atomic_path, write_json_atomic
 
 
 def test_atomic_path_renames_onto_target_and_keeps_suffixes(tmp_path: Path) -> None:

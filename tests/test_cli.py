@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from brainstar.demo_data import DEMO_SESSIONS
+from brainstar.domain.demo_landing import DEMO_SESSIONS
 from tests.conftest import REPO_ROOT, VENV_BIN, DemoRun, subprocess_env, tree_digest
 
 pytestmark = pytest.mark.slow

@@ -6,7 +6,7 @@ import dagster as dg
 import pytest
 import torch
 
-from brainstar.devices import resolve_device
+from brainstar.core.devices import resolve_device
 from resources import TorchDevice
 
 

@@ -7,8 +7,9 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from platform_assets.neuro import dwi_session, phantom
-from platform_assets.neuro.dwi_session import SessionInputError
+from brainstar.domain.neuro import dwi_session
+from brainstar.domain.neuro.demo import phantom
+from brainstar.domain.neuro.dwi_session import SessionInputError
 
 
 @pytest.fixture

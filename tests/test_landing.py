@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from brainstar import landing
+from brainstar.core import landing
 
 
 def make_session(root: Path, subject: str, session: str) -> Path:

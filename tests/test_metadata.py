@@ -2,8 +2,8 @@
 
 import dataclasses
 
+from brainstar.domain.neuro.preprocess import QC_FIELDS, PreprocessQC
 from platform_assets.metadata import markdown_table, qc_table
-from platform_assets.neuro.preprocess import QC_FIELDS, PreprocessQC
 
 
 def test_qc_table_lists_value_unit_and_meaning_in_field_order() -> None:

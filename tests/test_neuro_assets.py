@@ -5,7 +5,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from brainstar.demo_data import DEMO_SESSIONS
+from brainstar.domain.demo_landing import DEMO_SESSIONS
 from platform_assets.definitions import defs
 from platform_assets.neuro.discovery import register_settled_sessions
 from tests.conftest import tree_digest

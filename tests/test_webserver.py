@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from brainstar.processes import background_process
+from brainstar.core.processes import background_process
 from tests.conftest import REPO_ROOT, VENV_BIN, free_port, subprocess_env
 
 pytestmark = pytest.mark.slow

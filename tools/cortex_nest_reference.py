@@ -6,7 +6,7 @@ per-population rate / CV ISI per seed, the mean and SD over seeds, and NEST's wa
 
     .venv/bin/python tools/cortex_nest_reference.py --n-scaling 0.1 --k-scaling 0.1 --t-sim 10000 \
         --seeds 1,2,3 --threads 2 \
-        --out platform_assets/cortex/reference_data/nest_reference_n0.1_k0.1_t10000.json
+        --out brainstar/domain/cortex/reference_data/nest_reference_n0.1_k0.1_t10000.json
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ def run_nest(
     from microcircuit.sim_params import default_sim_dict
     from microcircuit.stimulus_params import default_stim_dict
 
-    from platform_assets.cortex import metrics
-    from platform_assets.cortex.engine_numba import SpikeData
+    from brainstar.domain.cortex import metrics
+    from brainstar.domain.cortex.engine_numba import SpikeData
 
     net = copy.deepcopy(default_net_dict)
     net.update(N_scaling=n_scaling, K_scaling=k_scaling, bg_input_type="poisson" if poisson else "dc")
@@ -119,8 +119,8 @@ def main(
 ) -> None:
     import nest
 
-    from brainstar.atomic import write_json_atomic
-    from platform_assets.cortex.params import POPULATIONS
+    from brainstar.core.atomic import write_json_atomic
+    from brainstar.domain.cortex.params import POPULATIONS
 
     seed_list = [int(s) for s in seeds.split(",")]
     runs = [run_nest(n_scaling, k_scaling, t_sim_ms, warmup_ms, s, threads, not dc) for s in seed_list]

@@ -5,8 +5,9 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from brainstar import pools
-from platform_assets.astro import demo, photometry, pipeline, registry
+from brainstar.core import pools
+from brainstar.domain.astro import photometry, pipeline, registry
+from brainstar.domain.astro.demo import surveys as demo
 from platform_assets.operations.k8s import gpu_op_tags
 from resources import LandingZone, TorchDevice, Warehouse
 

@@ -4,7 +4,7 @@ import json
 
 import dagster as dg
 
-from platform_assets.astro import evaluation, expectations, features, pipeline
+from brainstar.domain.astro import evaluation, expectations, features, pipeline
 from platform_assets.astro.assets import (
     CARD_FILE,
     MODEL_ASSETS,

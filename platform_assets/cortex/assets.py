@@ -6,8 +6,8 @@ import json
 import dagster as dg
 import numpy as np
 
-from brainstar import pools
-from platform_assets.cortex import metrics, network, params, simulation, training, validation
+from brainstar.core import pools
+from brainstar.domain.cortex import metrics, network, params, simulation, training, validation
 from platform_assets.metadata import markdown_table
 from platform_assets.operations.k8s import gpu_op_tags
 from resources import TorchDevice, Warehouse
@@ -39,7 +39,7 @@ class ColumnSettings(dg.Config):
     stdp_rule: str = "bipoo"
     stdp: bool = True
     dopamine: bool = True
-    acetylcholine: float = 0.0  # tonic levels in [0, 1]: see platform_assets/cortex/neuromodulation.py
+    acetylcholine: float = 0.0  # tonic levels in [0, 1]: see brainstar/domain/cortex/neuromodulation.py
     norepinephrine: float = 0.0
     serotonin: float = 0.0
     training_seeds: list[int] = [0, 1, 2]

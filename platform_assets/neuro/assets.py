@@ -11,13 +11,13 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from brainstar import pools
-from brainstar.atomic import atomic_path, write_json_atomic
+from brainstar.core import pools
+from brainstar.core.atomic import atomic_path, write_json_atomic
+from brainstar.domain.neuro import bids, cohort, dicom, dwi_session, parcellation, preprocess, reconstruction
+from brainstar.domain.neuro import tractography as tracking
+from brainstar.domain.neuro.nifti import labels_on_grid, save_nifti
+from brainstar.domain.neuro.outputs import SessionOutputs
 from platform_assets.metadata import qc_table
-from platform_assets.neuro import bids, cohort, dicom, dwi_session, parcellation, preprocess, reconstruction
-from platform_assets.neuro import tractography as tracking
-from platform_assets.neuro.nifti import labels_on_grid, save_nifti
-from platform_assets.neuro.outputs import SessionOutputs
 from platform_assets.neuro.partitions import neuro_sessions
 from platform_assets.operations.retries import TRANSIENT_RETRY_POLICY, fail_fast_unless_transient
 from resources import LandingZone, Warehouse

@@ -10,9 +10,9 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from platform_assets.neuro import bids, cohort, dwi_session
+from brainstar.domain.neuro import bids, cohort, dwi_session
+from brainstar.domain.neuro.outputs import SessionOutputs
 from platform_assets.neuro.assets import bids_session, cohort_table, dti_maps, preprocessed_dwi, raw_session
-from platform_assets.neuro.outputs import SessionOutputs
 from resources import NeuroQcThresholds, Warehouse
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from brainstar import landing
+from brainstar.core import landing
 from platform_assets.neuro.partitions import neuro_sessions
 
 

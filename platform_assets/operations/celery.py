@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from brainstar.pools import pool_limits
+from brainstar.core.pools import pool_limits
 
 BROKER_ENV = "BRAINSTAR_CELERY_BROKER"
 BACKEND_ENV = "BRAINSTAR_CELERY_BACKEND"

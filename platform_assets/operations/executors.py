@@ -59,7 +59,7 @@ def _k8s(env: Mapping[str, str]) -> dg.ExecutorDefinition:
 
     config: dict[str, Any] = {
         "max_concurrent": _positive_int_from_env(env, K8S_MAX_CONCURRENT_ENV, K8S_MAX_CONCURRENT_DEFAULT),
-        # Pools (brainstar/pools.py) already limit GPU, heavy, processing and BIDS steps across
+        # Pools (brainstar/core/pools.py) already limit GPU, heavy, processing and BIDS steps across
         # all runs; a per-run tag limit on the same steps could only ever be looser or equal.
         "tag_concurrency_limits": [],
         "step_k8s_config": K8S_STEP_DEFAULTS,

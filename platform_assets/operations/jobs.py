@@ -4,7 +4,7 @@ import time
 
 import dagster as dg
 
-from brainstar.cleanup import remove_stale_temporary_files
+from brainstar.core.cleanup import remove_stale_temporary_files
 from platform_assets.operations.run_tags import (
     HOUR,
     MAINTENANCE_PRIORITY,

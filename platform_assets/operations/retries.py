@@ -2,7 +2,7 @@
 
 Dagster retries every exception a step raises under its ``RetryPolicy`` unless the step
 raises ``Failure(allow_retries=False)``. ``fail_fast_unless_transient`` wraps an asset
-function so that only errors ``brainstar.errors.is_transient`` accepts reach the policy.
+function so that only errors ``brainstar.core.errors.is_transient`` accepts reach the policy.
 """
 
 import functools
@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import dagster as dg
 
-from brainstar.errors import is_transient
+from brainstar.core.errors import is_transient
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from brainstar import settings
+from brainstar.core import settings
 from platform_assets.operations.jobs import cleanup_job, workflow_job
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from platform_assets.astro import assets, checks, registry
+from brainstar.domain.astro import registry
+from platform_assets.astro import assets, checks
 from resources import LandingZone, TorchDevice, Warehouse
 from tests.conftest import tree_digest
 

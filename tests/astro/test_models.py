@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 import torch
 
-from platform_assets.astro import demo, photometry, spectra, split, training
+from brainstar.domain.astro import photometry, spectra, split, training
+from brainstar.domain.astro.demo import surveys as demo
 
 
 def _stars(n: int, seed: int) -> list[demo.DemoStar]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from astropy.timeseries import BoxLeastSquares
 
-from platform_assets.astro import demo, lightcurves, periods, physics, spectra
+from brainstar.domain.astro import lightcurves, periods, physics, spectra
+from brainstar.domain.astro.demo import surveys as demo
 
 
 def _spectrum(teff: float = 6000.0, seed: int = 0):
@@ -80,8 +81,8 @@ def test_lomb_scargle_finds_a_pulsation() -> None:
 
 
 def test_generated_light_curves_give_their_periods(astro_landing, astro_truth) -> None:
-    from brainstar.landing import survey_files
-    from platform_assets.astro import ingest, readers
+    from brainstar.core.landing import survey_files
+    from brainstar.domain.astro import ingest, readers
 
     recovered = total = 0
     for path in survey_files(astro_landing, "kepler")[0]:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from brainstar.landing import survey_files
-from platform_assets.astro import readers
+from brainstar.core.landing import survey_files
+from brainstar.domain.astro import readers
 from tests.conftest import tree_digest
 
 READERS = {"sdss": readers.read_sdss_spec, "kepler": readers.read_kepler_llc, "gaia": readers.read_gaia_csv}
@@ -39,7 +39,8 @@ def test_batch_skips_bad_files_and_reads_the_rest(bad_landing: tuple[Path, dict[
 def test_tess_quality_column_is_accepted(tmp_path: Path) -> None:
     import numpy as np
 
-    from platform_assets.astro import demo, formats
+    from brainstar.domain.astro import formats
+    from brainstar.domain.astro.demo import surveys as demo
 
     lc, _ = demo.kepler_lightcurve(1234567, "quiet", np.random.default_rng(0))
     path = tmp_path / lc.filename

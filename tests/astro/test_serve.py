@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 import torch
 
-from brainstar.landing import survey_files
-from platform_assets.astro import ingest, inputs, models, photometry, readers, registry
+from brainstar.core.landing import survey_files
+from brainstar.domain.astro import ingest, inputs, models, photometry, readers, registry
 from tests.conftest import free_port
 
 MAX_UPLOAD_MB = 1.0
@@ -62,7 +62,7 @@ def registry_root(tmp_path_factory: pytest.TempPathFactory, astro_template) -> P
 def server(registry_root: Path) -> Iterator[str]:
     port = free_port()
     # The click command itself, as `brainstar serve` will run it (default bind 127.0.0.1).
-    code = "from platform_assets.astro.command import serve; serve()"
+    code = "from brainstar.cli.astro_command import serve; serve()"
     warehouse = registry_root.parents[1]
     arguments = ["--port", str(port), "--warehouse", str(warehouse), "--max-upload-mb", str(MAX_UPLOAD_MB)]
     process = subprocess.Popen([sys.executable, "-c", code, *arguments], cwd=Path(__file__).parents[2])

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from platform_assets.astro import features, registry, split
+from brainstar.domain.astro import features, registry, split
 
 
 def test_content_version_tracks_content_and_survives_parquet(tmp_path: Path) -> None:
@@ -44,7 +44,7 @@ def test_crossmatch_links_spectra_to_gaia_within_one_arcsec() -> None:
 
 
 def test_failing_versions_are_recorded_but_never_promoted(tmp_path: Path) -> None:
-    from platform_assets.astro import models
+    from brainstar.domain.astro import models
 
     bundle, _ = models.train(
         "regression",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from brainstar.landing import survey_listing
+from brainstar.core.landing import survey_listing
 from platform_assets.definitions import defs
 from resources import LandingZone
 from sensors.astro_survey_files import astro_survey_files_sensor

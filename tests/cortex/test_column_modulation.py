@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from platform_assets.cortex import training
-from platform_assets.cortex.network import build_network
-from platform_assets.cortex.neuromodulation import GAINS, modulate_network
-from platform_assets.cortex.params import ColumnConfig, PlasticityConfig
-from platform_assets.cortex.simulation import simulate
+from brainstar.domain.cortex import training
+from brainstar.domain.cortex.network import build_network
+from brainstar.domain.cortex.neuromodulation import GAINS, modulate_network
+from brainstar.domain.cortex.params import ColumnConfig, PlasticityConfig
+from brainstar.domain.cortex.simulation import simulate
 
 SMALL = ColumnConfig(n_scaling=0.05, k_scaling=0.1, t_sim_ms=400.0, warmup_ms=100.0, seed=3)
 

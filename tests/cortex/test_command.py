@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-from platform_assets.cortex.command import cortex
+from brainstar.cli.cortex_command import cortex
 
 
 def test_simulate_writes_the_summary_json(tmp_path) -> None:

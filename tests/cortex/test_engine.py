@@ -8,11 +8,11 @@ import math
 import numpy as np
 import pytest
 
-from platform_assets.cortex import gates
-from platform_assets.cortex.engine_numba import _run, propagators, simulate_network
-from platform_assets.cortex.network import build_network
-from platform_assets.cortex.params import ColumnConfig, NeuronParams
-from platform_assets.cortex.simulation import simulate
+from brainstar.domain.cortex import gates
+from brainstar.domain.cortex.engine_numba import _run, propagators, simulate_network
+from brainstar.domain.cortex.network import build_network
+from brainstar.domain.cortex.params import ColumnConfig, NeuronParams
+from brainstar.domain.cortex.simulation import simulate
 
 
 def test_dc_driven_neuron_fires_with_the_analytic_period() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from platform_assets.cortex import metrics
-from platform_assets.cortex.engine_numba import SpikeData
+from brainstar.domain.cortex import metrics
+from brainstar.domain.cortex.engine_numba import SpikeData
 
 
 def _spikes(trains: list[np.ndarray], offsets: list[int], t_stop: float) -> SpikeData:

@@ -7,8 +7,14 @@ import math
 import numpy as np
 import pytest
 
-from platform_assets.cortex import params
-from platform_assets.cortex.params import ColumnConfig, ConfigError, Layer1Config, NeuronParams, SynapseParams
+from brainstar.domain.cortex import params
+from brainstar.domain.cortex.params import (
+    ColumnConfig,
+    ConfigError,
+    Layer1Config,
+    NeuronParams,
+    SynapseParams,
+)
 
 
 def test_psc_over_psp_matches_published_factor() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from platform_assets.cortex import neuromodulation, plasticity
-from platform_assets.cortex.validation import STDP_DELTAS_MS
+from brainstar.domain.cortex import neuromodulation, plasticity
+from brainstar.domain.cortex.validation import STDP_DELTAS_MS
 
 
 @pytest.mark.parametrize("rule", ["song2000", "bipoo"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from platform_assets.cortex import gates, report
+from brainstar.domain.cortex import gates, report
 
 
 def test_report_embeds_figures_and_gate_rows() -> None:

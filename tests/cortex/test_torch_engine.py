@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from platform_assets.cortex import metrics
-from platform_assets.cortex.network import build_network
-from platform_assets.cortex.params import ColumnConfig
-from platform_assets.cortex.simulation import run_engine
+from brainstar.domain.cortex import metrics
+from brainstar.domain.cortex.network import build_network
+from brainstar.domain.cortex.params import ColumnConfig
+from brainstar.domain.cortex.simulation import run_engine
 
 
 def test_torch_rates_match_numba_within_tolerance() -> None:

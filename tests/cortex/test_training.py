@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from platform_assets.cortex import training
+from brainstar.domain.cortex import training
 
 
 def test_trained_column_beats_control_on_one_seed() -> None:

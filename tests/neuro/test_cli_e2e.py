@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from platform_assets.neuro.outputs import SessionOutputs
+from brainstar.domain.neuro.outputs import SessionOutputs
 from tests.conftest import REPO_ROOT, VENV_BIN, subprocess_env, tree_digest
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,7 @@ import numpy as np
 import pydicom
 import pytest
 
-from platform_assets.neuro.dicom import (
+from brainstar.domain.neuro.dicom import (
     MANUFACTURER,
     as_dcm2niix_writes,
     convert_dicom_to_nifti,
@@ -22,7 +22,7 @@ from platform_assets.neuro.dicom import (
     quantisation,
     write_dicom_series,
 )
-from platform_assets.neuro.dwi_session import SessionInputError
+from brainstar.domain.neuro.dwi_session import SessionInputError
 from tests.conftest import tree_digest
 
 SHAPE = (10, 12, 6)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from dipy.denoise.localpca import mppca as dipy_mppca
 
-from platform_assets.neuro.mppca import marchenko_pastur_variance, mppca
+from brainstar.domain.neuro.mppca import marchenko_pastur_variance, mppca
 
 
 def _decaying_signal(shape: tuple[int, int, int], n_volumes: int, noise: float, seed: int) -> np.ndarray:

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from platform_assets.neuro import bids, dwi_session
-from platform_assets.neuro.outputs import SessionOutputs
+from brainstar.domain.neuro import bids, dwi_session
+from brainstar.domain.neuro.outputs import SessionOutputs
 from tests.conftest import DemoRun
 
 pytestmark = pytest.mark.slow

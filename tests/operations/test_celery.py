@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 import dagster as dg
 import pytest
 
-from brainstar.processes import background_process
+from brainstar.core.processes import background_process
 from platform_assets.operations.celery import (
     BACKEND_ENV,
     BROKER_ENV,

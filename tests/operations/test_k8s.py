@@ -22,7 +22,7 @@ from dagster_k8s.job import (
 )
 from kubernetes.client import V1Container, V1Job
 
-from brainstar import pools
+from brainstar.core import pools
 from platform_assets.operations import executors
 from platform_assets.operations.k8s import GPU_RESOURCE
 

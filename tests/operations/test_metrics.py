@@ -13,7 +13,8 @@ import dagster as dg
 import pytest
 from click.testing import CliRunner, Result
 
-from brainstar.metrics import (
+from brainstar.cli.metrics_command import EXIT_ALERT, metrics
+from brainstar.core.metrics import (
     DEFAULT_THRESHOLDS,
     QcPoint,
     RunRecord,
@@ -28,10 +29,9 @@ from brainstar.metrics import (
     success_rate_by_job,
     trends,
 )
-from brainstar.metrics_command import EXIT_ALERT, metrics
 from tests.operations.local_servers import WebhookServer, running_webhook
 
-# --- brainstar.metrics on hand-made records ---------------------------------------------------
+# --- brainstar.core.metrics on hand-made records ---------------------------------------------------
 
 
 def _run(job: str, status: str, n: int) -> RunRecord:
@@ -148,9 +148,9 @@ def test_thresholds_load_from_json_and_reject_bad_directions(tmp_path: Path) -> 
 
 
 def test_default_thresholds_match_the_pipelines_own_limits() -> None:
-    from platform_assets.astro.evaluation import FLOORS
-    from platform_assets.cortex.gates import TRAINING_MIN_MARGIN
-    from platform_assets.neuro.preprocess import QC_FIELDS
+    from brainstar.domain.astro.evaluation import FLOORS
+    from brainstar.domain.cortex.gates import TRAINING_MIN_MARGIN
+    from brainstar.domain.neuro.preprocess import QC_FIELDS
     from resources.neuro_qc import NeuroQcThresholds
 
     by_key = {(t.asset_key, t.metadata_key, t.direction): t for t in DEFAULT_THRESHOLDS}

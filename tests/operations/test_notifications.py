@@ -14,8 +14,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
-from brainstar import notify
-from brainstar.notify import NotificationError, NotificationSettings, RunFailure, StepFailure
+from brainstar.core import notify
+from brainstar.core.notify import NotificationError, NotificationSettings, RunFailure, StepFailure
 from resources import Notifier
 from sensors.run_notifications import run_failure_notifier, run_success_summary
 from tests.conftest import free_port

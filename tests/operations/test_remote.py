@@ -17,8 +17,8 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from brainstar.processes import background_process, prepare_local_instance
-from brainstar.remote_command import main as remote_cli
+from brainstar.cli.remote_command import main as remote_cli
+from brainstar.core.processes import background_process, prepare_local_instance
 from tests.conftest import REPO_ROOT, free_port, subprocess_env
 
 pytestmark = [
@@ -94,7 +94,7 @@ def webserver_url(dagster_env: dict[str, str]) -> Iterator[str]:
 def run_module(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     """The commands as a user's shell runs them (the module form, until `brainstar` registers them)."""
     return subprocess.run(
-        [sys.executable, "-m", "brainstar.remote_command", *args],
+        [sys.executable, "-m", "brainstar.cli.remote_command", *args],
         env=subprocess_env({"BRAINSTAR_WEBSERVER_URL": url}),
         cwd=REPO_ROOT,
         capture_output=True,

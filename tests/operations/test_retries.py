@@ -6,9 +6,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from brainstar.errors import is_transient
+from brainstar.core.errors import is_transient
+from brainstar.domain.neuro.dwi_session import SessionInputError
 from platform_assets.definitions import defs
-from platform_assets.neuro.dwi_session import SessionInputError
 from platform_assets.operations.retries import (
     TRANSIENT_RETRY_POLICY,
     fail_fast_unless_transient,

@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from brainstar.remote import trigger
+from brainstar.cli.remote import trigger
 from tests.conftest import VENV_BIN, subprocess_env
 from tests.operations.test_remote import dagster_env, graphql, webserver_url  # noqa: F401 (fixtures)
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from brainstar.atomic import atomic_path
-from brainstar.cleanup import remove_stale_temporary_files
+from brainstar.core.atomic import atomic_path
+from brainstar.core.cleanup import remove_stale_temporary_files
 from platform_assets.neuro.partitions import neuro_sessions
 from platform_assets.neuro.schedules import neuro_rescan_schedule
 from platform_assets.operations.jobs import cleanup_job, workflow_job

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from brainstar.processes import background_process
+from brainstar.core.processes import background_process
 from platform_assets.definitions import defs
 from tests.conftest import REPO_ROOT, VENV_BIN, free_port, subprocess_env
 from tests.ui.browser import CHROMIUM, CHROMIUM_ARGS, UiDriver

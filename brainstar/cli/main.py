@@ -1,0 +1,174 @@
+"""The ``brainstar`` command line. Heavy imports happen inside the commands that need them."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from brainstar.core import settings
+
+
+@click.group()
+def cli() -> None:
+    """brainstar: neuroimaging, cortical-column and astronomy pipelines on Dagster."""
+
+
+@cli.command("demo-data")
+@click.option(
+    "--landing",
+    "landing_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Landing-zone folder (default: $BRAINSTAR_LANDING_DIR or ./data/landing).",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed: the same seed writes the same files.",
+)
+@click.option("--domain", "domains", multiple=True, help="Only these domains (default: all).")
+def demo_data(landing_dir: Path | None, seed: int, domains: tuple[str, ...]) -> None:
+    """Write a small synthetic landing zone in the real formats, with its ground truth."""
+    from brainstar.domain.demo_landing import GROUND_TRUTH_FILE, write_demo_landing
+
+    root = (landing_dir or settings.landing_dir()).resolve()
+    truth = write_demo_landing(root, seed=seed, domains=domains or None)
+    domains_written = [key for key in truth if key != "seed"]
+    click.echo(f"wrote demo data for {', '.join(domains_written)} to {root}")
+    click.echo(f"ground truth: {root / GROUND_TRUTH_FILE}")
+
+
+@cli.group()
+def sessions() -> None:
+    """Landed neuro sessions."""
+
+
+@sessions.command("register")
+@click.option(
+    "--settle-seconds",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Only sessions unchanged for this long are added.",
+)
+def sessions_register(settle_seconds: float) -> None:
+    """Add settled sessions in the landing zone as neuro_sessions partitions of the instance."""
+    import dagster as dg
+
+    from platform_assets.neuro.discovery import register_settled_sessions
+
+    with dg.DagsterInstance.get() as instance:
+        registration = register_settled_sessions(instance, settings.landing_dir(), settle_seconds)
+    click.echo(f"added {len(registration.added)} session(s): {' '.join(registration.added) or '-'}")
+    for entry in registration.rejected:
+        click.echo(f"skipped {entry.relative_path}: {entry.reason}", err=True)
+
+
+@cli.group()
+def pools() -> None:
+    """Concurrency pools (heavy, processing, bids, gpu) of the instance in DAGSTER_HOME."""
+
+
+@pools.command("apply")
+@click.option("--gpus", type=int, default=None, help="GPU slots (default: the GPUs torch sees, at least 1).")
+def pools_apply(gpus: int | None) -> None:
+    """Set every pool's limit on the instance; Dagster keeps these in its storage, not in dagster.yaml."""
+    import dagster as dg
+
+    from brainstar.core.pools import pool_limits
+
+    if gpus is None:
+        import torch
+
+        gpus = torch.cuda.device_count()
+    limits = pool_limits(gpus)
+    with dg.DagsterInstance.get() as instance:
+        for pool, limit in limits.items():
+            instance.event_log_storage.set_concurrency_slots(pool, limit)
+    click.echo(" ".join(f"{pool}={limit}" for pool, limit in limits.items()))
+
+
+@cli.command("run")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for demo data if it is written.")
+def run(seed: int) -> None:
+    """Write demo data if the landing zone is empty, then materialize every asset."""
+    import dagster as dg
+
+    from brainstar.cli.materialize_all import format_table, materialize_all
+    from brainstar.domain.demo_landing import landing_is_empty, write_demo_landing
+    from platform_assets.definitions import defs
+    from platform_assets.neuro.discovery import register_settled_sessions
+
+    landing_root = settings.landing_dir()
+    if landing_is_empty(landing_root):
+        write_demo_landing(landing_root, seed=seed)
+        click.echo(f"landing zone was empty: wrote demo data to {landing_root}")
+    with dg.DagsterInstance.get() as instance:
+        registration = register_settled_sessions(instance, landing_root)
+        for entry in registration.rejected:
+            click.echo(f"skipped {entry.relative_path}: {entry.reason}", err=True)
+        outcomes = materialize_all(defs, instance)
+    click.echo(format_table(outcomes))
+    failed = [o for o in outcomes if o.status != "materialized"]
+    click.echo(
+        f"\n{len(outcomes) - len(failed)} materialized, {len(failed)} failed or not run; "
+        f"outputs under {settings.warehouse_dir()}"
+    )
+    for partition, reason in expected_failures(landing_root).items():
+        click.echo(f"expected: demo partition {partition} is broken on purpose ({reason})")
+
+
+def expected_failures(landing_root: Path) -> dict[str, str]:
+    """Partitions the demo data breaks on purpose, from its ground truth (empty for real data)."""
+    from brainstar.domain.demo_landing import GROUND_TRUTH_FILE
+
+    path = landing_root / GROUND_TRUTH_FILE
+    if not path.is_file():
+        return {}
+    truth = json.loads(path.read_text())
+    return {
+        partition: entry["expected_failure"]
+        for domain in truth.values()
+        if isinstance(domain, dict)
+        for partition, entry in domain.items()
+        if isinstance(entry, dict) and "expected_failure" in entry
+    }
+
+
+@cli.command("device")
+def device() -> None:
+    """Print the torch device that BRAINSTAR_DEVICE resolves to, with its name and memory."""
+    from brainstar.core.devices import describe_device, resolve_device
+
+    try:
+        info = describe_device(resolve_device(settings.requested_device()))
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    json.dump(info, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+def _register_domain_commands() -> None:
+    # The domain command modules import only click at module level; heavy imports wait.
+    from brainstar.cli.astro_command import serve
+    from brainstar.cli.cortex_command import cortex
+    from brainstar.cli.metrics_command import metrics
+    from brainstar.cli.remote_command import trigger, watch
+
+    cli.add_command(cortex)
+    cli.add_command(serve)
+    cli.add_command(metrics)
+    cli.add_command(trigger)
+    cli.add_command(watch)
+
+
+_register_domain_commands()
+
+
+def main() -> None:
+    cli()

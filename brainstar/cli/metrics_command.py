@@ -1,0 +1,93 @@
+"""``brainstar metrics``: run success, step durations, errors and QC trends from the instance.
+
+Exit codes: 0 no threshold crossed, 3 at least one rolling mean crossed its threshold
+(whether or not the notification went out), 2 bad arguments (click's usage error), 1 any
+other failure. Dagster and pandas are imported inside the command so ``brainstar --help``
+stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+EXIT_ALERT = 3
+
+
+def _since(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    from brainstar.core.metrics import parse_since
+
+    try:
+        parse_since(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
+@click.command("metrics")
+@click.option(
+    "--since",
+    default="24h",
+    show_default=True,
+    callback=_since,
+    help="Runs updated within this long ago: a number and s, m, h, d or w (90m, 24h, 7d).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+@click.option(
+    "--notify/--no-notify",
+    default=True,
+    show_default=True,
+    help="Send the alerts through the channels of BRAINSTAR_SLACK_WEBHOOK_URL / BRAINSTAR_SMTP_* (if set).",
+)
+@click.option(
+    "--thresholds",
+    "thresholds_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="JSON list of thresholds (fields of brainstar.core.metrics.Threshold) instead of the built-in ones.",
+)
+def metrics(since: str, as_json: bool, notify: bool, thresholds_file: Path | None) -> None:
+    """Success rate per job, duration per asset, errors by class and QC trends.
+
+    QC trends are the rolling mean of the last N materializations of each watched metadata
+    entry, whatever --since says; an alert is a rolling mean on the wrong side of its limit.
+
+    Exit status: 0 no alert, 3 at least one alert (notified or not), 2 bad arguments.
+    """
+    import dagster as dg
+
+    from brainstar.cli.metrics_instance import collect_report
+    from brainstar.core.metrics import DEFAULT_THRESHOLDS, alert_text, load_thresholds, parse_since
+
+    thresholds = load_thresholds(thresholds_file) if thresholds_file else DEFAULT_THRESHOLDS
+    window = parse_since(since)
+    with dg.DagsterInstance.get() as instance:
+        report = collect_report(instance, window, thresholds)
+
+    if as_json:
+        click.echo(json.dumps({"since": since, **report.as_dict()}, indent=2))
+    else:
+        click.echo(f"brainstar metrics, runs updated in the last {since}\n")
+        click.echo(report.render_text())
+
+    alerts = report.alerts
+    if not alerts:
+        return
+    if notify:
+        from brainstar.core.notify import NotificationError, NotificationSettings
+        from brainstar.core.notify import notify as send
+
+        settings = NotificationSettings.from_env()
+        if settings.enabled:
+            subject = f"[brainstar] metrics: {len(alerts)} QC threshold(s) crossed"
+            try:
+                channels = send(settings, subject, alert_text(alerts))
+            except NotificationError as exc:
+                # The alert itself is already printed and the exit code still says so.
+                click.echo(f"notification failed: {exc}", err=True)
+            else:
+                click.echo(f"alert sent via {', '.join(channels)}", err=True)
+    sys.exit(EXIT_ALERT)

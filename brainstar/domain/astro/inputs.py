@@ -1,0 +1,79 @@
+"""Model input matrices and targets per modality, shared by training, evaluation and serving."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from brainstar.domain.astro import features, photometry, physics
+
+SPECTRAL_TARGETS = ("teff_k", "logg_cgs", "feh_dex")
+LC_CLASSES = physics.LC_CLASSES
+PERIOD_TOLERANCE = 0.02  # a period counts as recovered within 2 %
+PERIOD_CANDIDATES = ("bls", "2*bls", "ls", "2*ls")
+
+
+def spectral_x(frame: pd.DataFrame) -> np.ndarray:
+    """Continuum-normalised flux minus 1 (absorption is negative), shape (n, GRID_NPIX)."""
+    return features.stack(frame, "flux") - 1.0
+
+
+def spectral_y(frame: pd.DataFrame) -> np.ndarray:
+    return frame[list(SPECTRAL_TARGETS)].to_numpy(dtype=np.float64)
+
+
+def lc_scalars(frame: pd.DataFrame) -> np.ndarray:
+    """Scalar light-curve features on scales a network handles (logs of periods, depths, S/N)."""
+    columns = {name: frame[name].to_numpy(dtype=np.float64) for name in features.LC_SCALARS}
+    eps = 1e-6
+    return np.column_stack(
+        [
+            np.log(columns["bls_period_days"]),
+            np.log(columns["bls_duration_days"]),
+            np.log(np.abs(columns["bls_depth"]) + eps),
+            columns["bls_sde"],
+            np.log1p(np.abs(columns["bls_snr"])),
+            columns["secondary_depth"] / (np.abs(columns["bls_depth"]) + eps),
+            columns["odd_even_diff"] / (np.abs(columns["bls_depth"]) + eps),
+            np.log(columns["ls_period_days"]),
+            columns["ls_power"],
+            np.log(columns["norm_std"] + eps),
+            np.log(columns["flat_std"] + eps),
+            np.log(columns["noise_mad"] + eps),
+            np.log(columns["norm_std"] / (columns["noise_mad"] + eps) + eps),
+        ]
+    )
+
+
+def lc_x(frame: pd.DataFrame) -> np.ndarray:
+    """Folded BLS view (64), folded LS view (32) and scalars (13), shape (n, 109)."""
+    views = np.hstack([features.stack(frame, "bls_view"), features.stack(frame, "ls_view")])
+    return np.hstack([np.clip(views, -50, 50), lc_scalars(frame)]).astype(np.float64)
+
+
+def lc_class_y(frame: pd.DataFrame) -> np.ndarray:
+    return np.array([LC_CLASSES.index(c) for c in frame["label_class"]], dtype=np.int64)
+
+
+def period_candidates(frame: pd.DataFrame) -> np.ndarray:
+    """Candidate periods in days, shape (n, 4), in PERIOD_CANDIDATES order."""
+    bls = frame["bls_period_days"].to_numpy(dtype=np.float64)
+    ls = frame["ls_period_days"].to_numpy(dtype=np.float64)
+    return np.column_stack([bls, 2 * bls, ls, 2 * ls])
+
+
+def period_choice_y(frame: pd.DataFrame) -> np.ndarray:
+    """Index of the candidate within PERIOD_TOLERANCE of the catalogue period, else -1. Shape (n,)."""
+    truth = frame["label_period"].to_numpy(dtype=np.float64)
+    error = np.abs(period_candidates(frame) / truth[:, None] - 1.0)
+    best = np.argmin(np.nan_to_num(error, nan=np.inf), axis=1)
+    ok = np.take_along_axis(error, best[:, None], axis=1)[:, 0] < PERIOD_TOLERANCE
+    return np.where(ok, best, -1).astype(np.int64)
+
+
+def sed_x(frame: pd.DataFrame) -> np.ndarray:
+    return frame[list(photometry.SED_FEATURES)].to_numpy(dtype=np.float64)
+
+
+def sed_y(frame: pd.DataFrame) -> np.ndarray:
+    return frame[["teff_k"]].to_numpy(dtype=np.float64)

@@ -1,0 +1,114 @@
+"""HTTP API over the registry's ``production`` models (FastAPI; run with ``brainstar serve``).
+
+POST /predict/spectrum      multipart ``file``: an SDSS spec FITS -> Teff, log g, [Fe/H]
+POST /predict/lightcurve    multipart ``file``: a Kepler llc FITS -> class, probabilities, period
+POST /predict/photometry    JSON gaia_source row -> Teff
+GET  /health                which model versions are loaded
+
+Uploads above ``max_upload_bytes`` get 413, unreadable files 422 naming the problem, a
+model without a production version 503. Models load once, when the app is created.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request, UploadFile
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from brainstar.domain.astro import photometry, predict, readers, registry
+
+DEFAULT_MAX_UPLOAD_BYTES = 4 * 2**20  # a full SDSS spec file is ~1.5 MB, a Kepler quarter ~0.5 MB
+MODEL_NAMES = ("spectral", "lightcurve", "sed")
+
+
+class PhotometryRow(BaseModel):
+    """The gaia_source columns the SED model needs (magnitudes in mag, parallax in mas)."""
+
+    phot_g_mean_mag: float = Field(ge=-2, le=25)
+    phot_bp_mean_mag: float = Field(ge=-2, le=25)
+    phot_rp_mean_mag: float = Field(ge=-2, le=25)
+    bp_rp: float | None = None
+    parallax: float = Field(gt=0, description="mas; the SED model needs a positive parallax")
+    parallax_over_error: float
+    ruwe: float = 1.0
+
+
+def load_production(root: Path) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    loaded = {}
+    for name in MODEL_NAMES:
+        found = registry.load_alias(root, name)
+        if found is not None:
+            loaded[name] = found
+    return loaded
+
+
+def create_app(registry_root: Path, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> FastAPI:
+    app = FastAPI(title="brainstar astro models", version="1")
+    production = load_production(registry_root)
+    cuts = photometry.GaiaCuts()
+
+    @app.middleware("http")
+    async def limit_size(request: Request, call_next: Any) -> Any:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > max_upload_bytes:
+            return JSONResponse(
+                status_code=413, content={"detail": f"request of {length} bytes exceeds {max_upload_bytes}"}
+            )
+        return await call_next(request)
+
+    def model(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        if name not in production:
+            raise HTTPException(503, f"no production {name} model in the registry")
+        return production[name]
+
+    async def predict_file(upload: UploadFile, name: str, function: Any) -> dict[str, Any]:
+        bundle, card = model(name)
+        data = await upload.read(max_upload_bytes + 1)
+        if len(data) > max_upload_bytes:
+            raise HTTPException(413, f"upload exceeds {max_upload_bytes} bytes")
+        if not data:
+            raise HTTPException(422, "empty upload")
+        label = Path(upload.filename or "upload.fits").name
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "upload.fits"
+            path.write_bytes(data)
+            try:
+                result = function(bundle, path)
+            except readers.SurveyFileError as error:
+                raise HTTPException(422, f"{label}: {error.problem}") from error
+            except ValueError as error:
+                raise HTTPException(422, f"{label}: {error}") from error
+        return {**result, "model": name, "model_version": card["version"]}
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "models": {n: production[n][1]["version"] if n in production else None for n in MODEL_NAMES},
+        }
+
+    @app.post("/predict/spectrum")
+    async def predict_spectrum(file: UploadFile) -> dict[str, Any]:
+        return await predict_file(file, "spectral", predict.spectrum)
+
+    @app.post("/predict/lightcurve")
+    async def predict_lightcurve(file: UploadFile) -> dict[str, Any]:
+        return await predict_file(file, "lightcurve", predict.lightcurve)
+
+    @app.post("/predict/photometry")
+    def predict_photometry(row: PhotometryRow) -> dict[str, Any]:
+        bundle, card = model("sed")
+        values = row.model_dump()
+        if values["bp_rp"] is None:
+            values["bp_rp"] = values["phot_bp_mean_mag"] - values["phot_rp_mean_mag"]
+        try:
+            result = predict.sed(bundle, values, cuts)
+        except ValueError as error:
+            raise HTTPException(422, str(error)) from error
+        return {**result, "model": "sed", "model_version": card["version"]}
+
+    return app

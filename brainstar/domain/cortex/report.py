@@ -1,0 +1,143 @@
+"""The validation report: one self-contained HTML file with matplotlib plots and the gate table."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from typing import Any
+
+import numpy as np
+
+from brainstar.domain.cortex.params import FULL_MEAN_RATES_HZ
+
+
+def _figure_html(fig: Any, caption: str) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    image = f'<img src="data:image/png;base64,{data}"/>'
+    return f"<figure>{image}<figcaption>{html.escape(caption)}</figcaption></figure>"
+
+
+def raster(
+    times_ms: np.ndarray, senders: np.ndarray, offsets: np.ndarray, pops: list[str], window_ms: float = 200.0
+):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    start = times_ms.min() if times_ms.size else 0.0
+    keep = times_ms < start + window_ms
+    ax.plot(times_ms[keep], senders[keep], ",", color="k")
+    ax.set_yticks((offsets[:-1] + offsets[1:]) / 2, pops)
+    ax.invert_yaxis()
+    ax.set_xlabel("time (ms)")
+    return fig
+
+
+def rates_vs_reference(pops: list[str], measured: list[float], reference: dict | None):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    x = np.arange(len(pops))
+    ax.bar(x - 0.27, measured, 0.27, label="this engine")
+    if reference is not None:
+        ax.bar(
+            x,
+            reference["rate_hz_mean"][: len(pops)],
+            0.27,
+            yerr=reference["rate_hz_sd"][: len(pops)],
+            label="NEST, same config",
+        )
+    full = list(FULL_MEAN_RATES_HZ) + [np.nan] * (len(pops) - len(FULL_MEAN_RATES_HZ))
+    ax.bar(x + 0.27, full, 0.27, label="NEST full scale (INM-6)")
+    ax.set_xticks(x, pops)
+    ax.set_ylabel("rate (Hz)")
+    ax.legend()
+    return fig
+
+
+def cv_histograms(pops: list[str], cv_per_neuron: np.ndarray, offsets: np.ndarray):
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, (len(pops) + 1) // 2, figsize=(10, 4), sharex=True)
+    for ax, pop, a, b in zip(axes.ravel(), pops, offsets[:-1], offsets[1:], strict=False):
+        values = cv_per_neuron[a:b]
+        ax.hist(values[np.isfinite(values)], bins=np.linspace(0, 2, 30))
+        ax.axvspan(0.7, 1.0, color="g", alpha=0.15)
+        ax.set_title(pop, fontsize=9)
+    fig.supxlabel("CV of ISI (green: 0.7-1.0)")
+    return fig
+
+
+def stdp_window_plot(
+    delta_t: np.ndarray, dw: np.ndarray, reference_curve: tuple[np.ndarray, np.ndarray], label: str
+):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(delta_t, dw, "o", ms=3, label="pairing protocol (simulated)")
+    ax.plot(*reference_curve, "-", label=label)
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set_xlabel("t_post - t_pre (ms)")
+    ax.set_ylabel("weight change per pair")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def learning_curves(reward_rates: list[list[float]], trained: list[float], control: list[float]):
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
+    for seed, curve in enumerate(reward_rates):
+        left.plot(np.arange(1, len(curve) + 1), curve, "o-", label=f"seed {seed}")
+    left.axhline(0.1, color="k", ls=":", label="chance")
+    left.set_xlabel("epoch")
+    left.set_ylabel("rewarded decisions")
+    left.legend(fontsize=8)
+    x = np.arange(len(trained))
+    right.bar(x - 0.2, trained, 0.4, label="DA-STDP trained")
+    right.bar(x + 0.2, control, 0.4, label="plasticity off")
+    right.set_xticks(x, [f"seed {i}" for i in x])
+    right.set_ylabel("held-out accuracy")
+    right.legend(fontsize=8)
+    return fig
+
+
+def distal_reward_plot(rewarded: np.ndarray, others_mean: np.ndarray, s_max: float):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3))
+    t = np.arange(1, rewarded.size + 1)
+    ax.plot(t, rewarded, label="rewarded synapse")
+    ax.plot(t, others_mean, label="mean of other E synapses")
+    ax.axhline(s_max, color="k", ls=":", label="s_max")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("weight")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def render(title: str, gates: list[dict[str, Any]], figures: list[str], summary: dict[str, Any]) -> str:
+    """Assemble the HTML page: gate table, figures, and the raw summary numbers."""
+    rows = "".join(
+        f"<tr><td>{html.escape(g['name'])}</td><td style='color:{'green' if g['passed'] else 'red'}'>"
+        f"{'PASS' if g['passed'] else 'FAIL'}</td><td>{html.escape(str(g['measured']))}</td>"
+        f"<td>{html.escape(str(g['reference']))}</td><td>{html.escape(g['tolerance'])}</td>"
+        f"<td>{html.escape(g['detail'])}</td></tr>"
+        for g in gates
+    )
+    import json
+
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}td,th{border:1px solid #ccc;"
+        "padding:4px;font-size:12px;vertical-align:top}table{border-collapse:collapse}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><h2>Gates</h2><table><tr><th>gate</th><th>result</th><th>measured</th>"
+        f"<th>reference</th><th>tolerance</th><th>detail</th></tr>{rows}</table>"
+        + "".join(figures)
+        + f"<h2>Summary</h2><pre>{html.escape(json.dumps(summary, indent=1))}</pre></body></html>"
+    )

@@ -1,0 +1,75 @@
+"""One entry point, ``simulate(config)``, producing exactly the JSON the CLI writes."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from brainstar.domain.cortex import metrics
+from brainstar.domain.cortex.engine_numba import SpikeData, simulate_network
+from brainstar.domain.cortex.network import ColumnNetwork, build_network
+from brainstar.domain.cortex.params import ColumnConfig, ConfigError
+
+ENGINES = ("numba", "torch")
+
+
+def run_engine(
+    config: ColumnConfig, network: ColumnNetwork, engine: str = "numba", device: str | None = None
+) -> SpikeData:
+    """Simulate a built network with the chosen engine (warm-up discarded)."""
+    if engine not in ENGINES:
+        raise ConfigError("engine", f"must be one of {ENGINES}, got {engine!r}")
+    from brainstar.domain.cortex.neuromodulation import modulate_network  # imports numba kernels
+
+    network = modulate_network(network, config.plasticity)
+    kwargs = dict(
+        neuron=config.neuron,
+        t_sim_ms=config.t_sim_ms,
+        warmup_ms=config.warmup_ms,
+        bg_rate_hz=config.synapse.bg_rate_hz,
+        poisson_input=config.poisson_input,
+        seed=config.seed,
+    )
+    if engine == "numba":
+        return simulate_network(network, threads=config.threads, **kwargs)
+    from brainstar.domain.cortex.engine_torch import simulate_network_torch
+
+    return simulate_network_torch(network, device=device or "cpu", **kwargs)
+
+
+def summarize_run(
+    config: ColumnConfig, network: ColumnNetwork, spikes: SpikeData, engine: str, build_seconds: float | None
+) -> dict[str, Any]:
+    """The CLI / asset JSON: per-population rate, CV ISI, spike count, correlation and wall times."""
+    return {
+        "engine": engine,
+        "config": {
+            "n_scaling": config.n_scaling,
+            "k_scaling": config.k_scaling,
+            "t_sim_ms": config.t_sim_ms,
+            "warmup_ms": config.warmup_ms,
+            "dt_ms": config.dt_ms,
+            "seed": config.seed,
+            "poisson_input": config.poisson_input,
+            "threads": config.threads,
+            "layer1": config.layer1 is not None,
+        },
+        "n_neurons": network.n_neurons,
+        "n_synapses": network.n_synapses,
+        "populations": metrics.summarize(spikes),
+        "build_wall_seconds": build_seconds,
+        "sim_wall_seconds": spikes.wall_seconds,
+        "real_time_factor": spikes.wall_seconds / ((config.t_sim_ms + config.warmup_ms) * 1e-3),
+    }
+
+
+def simulate(config: ColumnConfig, engine: str = "numba", device: str | None = None) -> dict[str, Any]:
+    """Validate (before anything is built), build, simulate and summarise ``config``."""
+    config.validate()
+    if engine not in ENGINES:
+        raise ConfigError("engine", f"must be one of {ENGINES}, got {engine!r}")
+    start = time.perf_counter()
+    network = build_network(config)
+    build_seconds = time.perf_counter() - start
+    spikes = run_engine(config, network, engine, device)
+    return summarize_run(config, network, spikes, engine, build_seconds)

@@ -1,0 +1,1 @@
+"""Neuroimaging: diffusion-MRI sessions to tensor maps and connectomes (no Dagster)."""
