@@ -50,9 +50,13 @@ test: install
 test-fast: install
 	$(BIN)/pytest
 
+# ruff, the floors (import-linter contracts in pyproject.toml), and public Dagster APIs only.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	@! git grep -n -e 'dagster\._' -e '_submit_task' -- ':!tests' ':!Makefile' \
+	  || { echo "private Dagster APIs above: use the public ones" >&2; exit 1; }
 
 BENCH_STAMP := $(VENV)/.brainstar-bench-installed
 

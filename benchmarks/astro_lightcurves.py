@@ -17,7 +17,7 @@ from astropy.timeseries import BoxLeastSquares
 
 from benchmarks.harness import Table
 from brainstar.domain.astro import lightcurves, periods
-from brainstar.domain.astro.demo import surveys as demo
+from brainstar.domain.astro.demo import kepler
 
 N_CURVES = 12
 WINDOW_DAYS = 0.75
@@ -28,7 +28,7 @@ def _curves() -> list[tuple[np.ndarray, np.ndarray, float]]:
     rng = np.random.default_rng(42)
     out = []
     for index in range(N_CURVES):
-        lc, truth = demo.kepler_lightcurve(5_000_000 + index, "transit", rng)
+        lc, truth = kepler.kepler_lightcurve(5_000_000 + index, "transit", rng)
         keep = lightcurves.quality_mask(
             lc.time_bkjd, lc.pdcsap_flux, lc.sap_quality, lightcurves.DEFAULT_QUALITY_BITMASK
         )

@@ -16,7 +16,8 @@ from benchmarks.harness import Table
 from brainstar.core import devices
 from brainstar.core.landing import survey_files
 from brainstar.domain.astro import photometry, pipeline
-from brainstar.domain.astro.demo import surveys as demo
+from brainstar.domain.astro.demo.surveys import write_astro_surveys
+from brainstar.domain.astro.formats import LABELS_CATALOG
 
 PRIMARY = {"spectral": "teff_k_rmse", "lightcurve": "macro_f1", "sed": "teff_k_rmse"}
 
@@ -31,7 +32,7 @@ def run() -> Table:
         root = Path(folder)
         landing, warehouse = root / "landing", root / "warehouse"
         start = time.perf_counter()
-        demo.write_astro_surveys(landing, seed=0)
+        write_astro_surveys(landing, seed=0)
         write_s = time.perf_counter() - start
         tables = {}
         ingest_s = {}
@@ -43,7 +44,7 @@ def run() -> Table:
             )
             ingest_s[survey] = time.perf_counter() - start
         store = warehouse / "store"
-        pipeline.build_feature_store(tables, landing / demo.LABELS_CATALOG, store, photometry.GaiaCuts())
+        pipeline.build_feature_store(tables, landing / LABELS_CATALOG, store, photometry.GaiaCuts())
         pipeline.make_splits(store, warehouse / "splits.parquet", seed=0)
         for modality in pipeline.MODALITIES:
             card = pipeline.train_and_register(

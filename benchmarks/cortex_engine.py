@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _numba() -> dict[str, float]:
     from brainstar.domain.cortex import metrics
+    from brainstar.domain.cortex.config import ColumnConfig
     from brainstar.domain.cortex.network import build_network
-    from brainstar.domain.cortex.params import ColumnConfig
     from brainstar.domain.cortex.simulation import run_engine
 
     config = ColumnConfig(

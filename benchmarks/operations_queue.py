@@ -20,7 +20,6 @@ claims), with no queue, daemon or run process. Ratio = queue drain time / refere
 
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,7 +36,7 @@ import requests
 from benchmarks._queue_location import JOB_NAME, LOCATION_NAME, PARTITIONS, WORK_SECONDS, queue_item
 from benchmarks.harness import Table
 from brainstar.core.pools import PROCESSING, pool_limits
-from brainstar.core.processes import background_process, prepare_local_instance
+from brainstar.core.processes import background_process, dagster_server, prepare_local_instance
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -149,15 +148,11 @@ def partition_keys(n: int) -> list[str]:
 
 
 def measure_queue(root: Path, home: Path, workspace: Path, n: int) -> QueueResult:
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
     env = _env(home)
-    webserver = ["dagster-webserver", "-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)]
+    webserver = ["dagster-webserver", "-w", str(workspace)]
     daemon = ["dagster-daemon", "run", "-w", str(workspace)]
     with (
-        background_process(
-            webserver, env=env, cwd=REPO_ROOT, log_path=root / "webserver.log", ready_url=f"{url}/server_info"
-        ),
+        dagster_server(webserver, env=env, log_path=root / "webserver.log") as url,
         background_process(daemon, env=env, cwd=REPO_ROOT, log_path=root / "daemon.log") as daemon_process,
     ):
         _wait_until_ready(url, root / "webserver.log")
@@ -375,12 +370,6 @@ def _env(home: Path) -> dict[str, str]:
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     return env
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _percentile(ordered: Sequence[float], fraction: float) -> float:

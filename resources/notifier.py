@@ -6,14 +6,12 @@ where a deployment binds a field to ``dg.EnvVar``, only the variable's name), ne
 and a changed environment takes effect without reloading the code location.
 """
 
-from typing import TypeVar
+import dataclasses
 
 import dagster as dg
 from pydantic import Field
 
 from brainstar.core import notify
-
-T = TypeVar("T")
 
 
 class Notifier(dg.ConfigurableResource):
@@ -48,26 +46,16 @@ class Notifier(dg.ConfigurableResource):
 
     def settings(self) -> notify.NotificationSettings:
         """The environment's settings with every field set on this resource taking precedence."""
-        env = notify.NotificationSettings.from_env()
-        return notify.NotificationSettings(
-            webhook_url=_first(self.webhook_url, env.webhook_url),
-            smtp_host=_first(self.smtp_host, env.smtp_host),
-            smtp_port=_first(self.smtp_port, env.smtp_port),
-            smtp_user=_first(self.smtp_user, env.smtp_user),
-            smtp_password=_first(self.smtp_password, env.smtp_password),
-            smtp_from=_first(self.smtp_from, env.smtp_from),
-            smtp_to=tuple(self.smtp_to) if self.smtp_to is not None else env.smtp_to,
-            smtp_starttls=_first(self.smtp_starttls, env.smtp_starttls),
-        )
-
-    @property
-    def enabled(self) -> bool:
-        return self.settings().enabled
+        # The fields share their names with NotificationSettings', so one loop merges them all.
+        overrides: dict[str, object] = {
+            field.name: getattr(self, field.name)
+            for field in dataclasses.fields(notify.NotificationSettings)
+            if getattr(self, field.name) is not None
+        }
+        if self.smtp_to is not None:
+            overrides["smtp_to"] = tuple(self.smtp_to)
+        return dataclasses.replace(notify.NotificationSettings.from_env(), **overrides)
 
     def send(self, subject: str, text: str) -> list[str]:
         """Deliver to every configured channel; raises ``NotificationError`` naming each that failed."""
         return notify.notify(self.settings(), subject, text)
-
-
-def _first(value: T | None, fallback: T) -> T:
-    return fallback if value is None else value

@@ -6,26 +6,25 @@ and the delivery in the ``notifier`` resource.
 A notification that fails raises, so the tick shows as failed in the UI with the channel and
 reason. Dagster still advances a run-status sensor's cursor past that run (its side effects must
 not repeat), so a channel that is down costs one message, never a loop of duplicates.
-"""
 
-from typing import Protocol
+Why not ``dg.make_email_on_run_failure_sensor`` for the email half (read in dagster 1.13.27):
+it speaks only SMTP over SSL or STARTTLS and always logs in, so the contract's plain SMTP on
+port 25 without TLS or login (``BRAINSTAR_SMTP_STARTTLS=0``, no ``BRAINSTAR_SMTP_USER``) cannot
+be expressed; it takes host, port, sender, recipients and password as Python values when the
+code location loads, so a changed secret needs a reload and an unset one cannot skip; its
+message is unescaped HTML with no Date or Message-ID header, and its connection has no
+timeout. One ``dg.run_failure_sensor`` sending both channels keeps the webhook and email alike.
+"""
 
 import dagster as dg
 
 from brainstar.core import notify, settings
+from platform_assets.operations.errors import describe_user_error, user_error
 from resources.notifier import Notifier
 
 PARTITION_TAG = "dagster/partition"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
-
-
-class ErrorInfo(Protocol):
-    """The fields used of Dagster's SerializableErrorInfo, which is not public API."""
-
-    message: str
-    cls_name: str | None
-    cause: "ErrorInfo | None"
 
 
 def _success_default_status() -> dg.DefaultSensorStatus:
@@ -48,15 +47,8 @@ def _success_default_status() -> dg.DefaultSensorStatus:
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def run_failure_notifier(context: dg.RunFailureSensorContext, notifier: Notifier) -> dg.SkipReason | None:
-    channel_settings = notifier.settings()
-    if not channel_settings.enabled:
-        return dg.SkipReason(_unconfigured_reason(context.dagster_run.run_id))
-    failure = run_failure_from_context(context)
-    subject, text = notify.format_run_failure(failure, settings.ui_url())
-    delivered = notify.notify(channel_settings, subject, text)
-    context.log.info(f"notified {', '.join(delivered)} of failed run {failure.run_id}")
-    # None (not a SkipReason) lets Dagster record on the failed run that this sensor acted on it.
-    return None
+    subject, text = notify.format_run_failure(run_failure_from_context(context), settings.ui_url())
+    return _announce(context, notifier, "failed", subject, text)
 
 
 @dg.run_status_sensor(
@@ -73,14 +65,25 @@ def run_success_summary(context: dg.RunStatusSensorContext, notifier: Notifier) 
     run = context.dagster_run
     if not settings.notify_on_success():
         return dg.SkipReason(f"{settings.NOTIFY_ON_SUCCESS_VAR} is not 1: run {run.run_id} not announced")
-    channel_settings = notifier.settings()
-    if not channel_settings.enabled:
-        return dg.SkipReason(_unconfigured_reason(run.run_id))
     subject, text = notify.format_run_success(
         run.job_name, run.run_id, partition_of(run), _duration_s(context), settings.ui_url()
     )
+    return _announce(context, notifier, "successful", subject, text)
+
+
+def _announce(
+    context: dg.RunStatusSensorContext, notifier: Notifier, outcome: str, subject: str, text: str
+) -> dg.SkipReason | None:
+    run_id = context.dagster_run.run_id
+    channel_settings = notifier.settings()
+    if not channel_settings.enabled:
+        return dg.SkipReason(
+            f"no notification channel configured (set {settings.WEBHOOK_URL_VAR} and/or "
+            f"{settings.SMTP_HOST_VAR} with {settings.SMTP_TO_VAR}): run {run_id} not announced"
+        )
     delivered = notify.notify(channel_settings, subject, text)
-    context.log.info(f"notified {', '.join(delivered)} of successful run {run.run_id}")
+    context.log.info(f"notified {', '.join(delivered)} of {outcome} run {run_id}")
+    # None (not a SkipReason) lets Dagster record on the run that this sensor acted on it.
     return None
 
 
@@ -110,27 +113,12 @@ def _step_failure(event: dg.DagsterEvent) -> notify.StepFailure:
     error = getattr(event.event_specific_data, "error", None)
     if error is None:
         return notify.StepFailure(event.step_key or "?", None, event.message or "step failed")
-    error = _user_error(error)
-    return notify.StepFailure(event.step_key or "?", error.cls_name, error.message.strip())
+    return notify.StepFailure(event.step_key or "?", user_error(error).cls_name, describe_user_error(error))
 
 
 def _run_error(event: dg.DagsterEvent) -> str:
     error = getattr(event.event_specific_data, "error", None)
-    if error is None:
-        return event.message or "run failed"
-    error = _user_error(error)
-    message = error.message.strip()
-    if error.cls_name and not message.startswith(error.cls_name):
-        return f"{error.cls_name}: {message}"
-    return message
-
-
-def _user_error(error: ErrorInfo) -> ErrorInfo:
-    # Dagster wraps the asset's own exception in DagsterExecutionStepExecutionError (and the
-    # like); the cause is what the reader can act on.
-    while error.cause is not None and (error.cls_name or "").startswith("Dagster"):
-        error = error.cause
-    return error
+    return (event.message or "run failed") if error is None else describe_user_error(error)
 
 
 def _duration_s(context: dg.RunStatusSensorContext) -> float | None:
@@ -138,10 +126,3 @@ def _duration_s(context: dg.RunStatusSensorContext) -> float | None:
     if record is None or record.start_time is None or record.end_time is None:
         return None
     return record.end_time - record.start_time
-
-
-def _unconfigured_reason(run_id: str) -> str:
-    return (
-        f"no notification channel configured (set {notify.WEBHOOK_URL_VAR} and/or "
-        f"{notify.SMTP_HOST_VAR} with {notify.SMTP_TO_VAR}): run {run_id} not announced"
-    )

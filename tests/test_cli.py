@@ -4,10 +4,13 @@ import json
 import subprocess
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
+from brainstar.cli.materialize_all import AssetOutcome, materialize_all
 from brainstar.domain.demo_landing import DEMO_SESSIONS
 from tests.conftest import REPO_ROOT, VENV_BIN, DemoRun, subprocess_env, tree_digest
+from tests.operations.test_notifications import unreadable_file
 
 pytestmark = pytest.mark.slow
 
@@ -75,3 +78,21 @@ def test_brainstar_run_materializes_everything_and_prints_the_table(demo_run: De
     ]
     assert unexpected == []
     assert "expected: demo partition sub-03_ses-01 is broken on purpose" in demo_run.stdout
+
+
+@dg.asset(deps=[unreadable_file])
+def after_unreadable_file() -> None:
+    """Never runs: its input failed."""
+
+
+def test_run_table_shows_the_assets_own_error_and_what_did_not_run() -> None:
+    defs = dg.Definitions(assets=[unreadable_file, after_unreadable_file])
+    with dg.DagsterInstance.ephemeral() as instance:
+        outcomes = materialize_all(defs, instance)
+    # The error the asset raised, not dg.Failure around it nor the OSError it was raised from.
+    assert outcomes == [
+        AssetOutcome(
+            "unreadable_file", None, "failed", "DetectorFileError: scan_07.dcm: not a readable DICOM file"
+        ),
+        AssetOutcome("after_unreadable_file", None, "not run", "an upstream step or blocking check failed"),
+    ]

@@ -41,12 +41,13 @@ EXPECTED_CHECKS = {
 EXPECTED_RESOURCES = {"landing_zone", "warehouse", "torch_device", "neuro_qc", "notifier"}
 EXPECTED_SENSORS = {
     "neuro_sessions_sensor",
+    "neuro_rescan_sensor",
     "neuro_automation_sensor",
     "run_failure_notifier",
     "run_success_summary",
     "astro_survey_files_sensor",
 }
-EXPECTED_SCHEDULES = {"workflow_schedule", "neuro_rescan_schedule", "cleanup_schedule"}
+EXPECTED_SCHEDULES = {"workflow_schedule", "cleanup_schedule"}
 DOMAINS = {"neuro", "cortex", "astro"}
 
 

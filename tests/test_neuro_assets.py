@@ -5,9 +5,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from brainstar.cli.neuro_sessions import register_settled_sessions
 from brainstar.domain.demo_landing import DEMO_SESSIONS
 from platform_assets.definitions import defs
-from platform_assets.neuro.discovery import register_settled_sessions
 from tests.conftest import tree_digest
 
 RAW = dg.AssetKey(["neuro", "raw_session"])
@@ -30,8 +30,8 @@ def run_first_stages(instance: dg.DagsterInstance, partition: str) -> dg.Execute
 
 def test_register_adds_each_session_once(instance: dg.DagsterInstance, landing: Path) -> None:
     first = register_settled_sessions(instance, landing)
-    assert first.added == ALL_KEYS
-    assert register_settled_sessions(instance, landing).added == []
+    assert first.ready == ALL_KEYS
+    assert register_settled_sessions(instance, landing).ready == []
     assert instance.get_dynamic_partitions("neuro_sessions") == ALL_KEYS
 
 
@@ -68,3 +68,18 @@ def test_failed_header_gate_stops_that_session_downstream_only(
     assert [e.asset_key for e in gated.get_asset_materialization_events()] == [RAW]  # BIDS never ran
     assert other.success
     assert {e.asset_key for e in other.get_asset_materialization_events()} == {RAW, BIDS}
+
+
+def test_each_asset_declares_the_assets_whose_files_it_reads() -> None:
+    graph = defs.resolve_asset_graph()
+    upstream = {
+        "bids_session": {"raw_session"},
+        "preprocessed_dwi": {"bids_session"},
+        "dti_maps": {"preprocessed_dwi"},
+        "parcellation_stats": {"raw_session", "preprocessed_dwi", "dti_maps"},  # labels, mask, maps
+        "connectome": {"preprocessed_dwi", "dti_maps", "parcellation_stats"},
+        "cohort_table": {"preprocessed_dwi", "parcellation_stats"},
+    }
+    for name, expected in upstream.items():
+        parents = graph.get(dg.AssetKey(["neuro", name])).parent_keys
+        assert {key.path[-1] for key in parents} == expected, name

@@ -15,9 +15,9 @@ import dagster as dg
 import psycopg2
 import pytest
 
+from brainstar.cli.neuro_sessions import register_settled_sessions
 from brainstar.domain.demo_landing import DEMO_SESSIONS
 from platform_assets.definitions import defs
-from platform_assets.neuro.discovery import register_settled_sessions
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.postgres

@@ -52,7 +52,7 @@ def validation_report() -> None:
     import dagster as dg
     from playwright.sync_api import sync_playwright
 
-    from platform_assets.cortex import assets, checks
+    from platform_assets.cortex import assets, checks, layout
     from resources import TorchDevice, Warehouse
 
     with tempfile.TemporaryDirectory() as folder:
@@ -62,7 +62,7 @@ def validation_report() -> None:
             resources={"warehouse": warehouse, "torch_device": TorchDevice(requested="cpu")},
         )
         assert result.success
-        report = warehouse.file(["cortex", "validation_report"], assets.REPORT_FILE)
+        report = layout.REPORT.path(warehouse)
         raw = Path(folder) / "report.png"
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

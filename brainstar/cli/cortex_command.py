@@ -3,9 +3,29 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
+
+# numpy-free: the column's options are generated from its run settings without slowing start-up.
+from brainstar.domain.cortex.config import run_settings
+
+
+def column_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """One option per run setting that names a flag, with the setting's own default and help."""
+    for setting in reversed([s for s in run_settings() if s.cli]):
+        option = click.option(
+            setting.cli,
+            setting.name,
+            type=setting.type,
+            default=setting.default,
+            show_default=True,
+            help=setting.help,
+        )
+        command = option(command)
+    return command
 
 
 @click.group(name="cortex")
@@ -14,44 +34,22 @@ def cortex() -> None:
 
 
 @cortex.command()
-@click.option("--n-scaling", type=float, default=0.1, show_default=True, help="Neuron-count scale.")
-@click.option("--k-scaling", type=float, default=1.0, show_default=True, help="In-degree scale.")
-@click.option("--t-sim", "t_sim_ms", type=float, default=1000.0, show_default=True, help="Recorded ms.")
-@click.option("--warmup", "warmup_ms", type=float, default=500.0, show_default=True, help="Discarded ms.")
-@click.option("--seed", type=int, default=55, show_default=True)
+@column_options
 @click.option("--engine", type=click.Choice(["numba", "torch"]), default="numba", show_default=True)
-@click.option("--threads", type=int, default=1, show_default=True, help="numba threads.")
 @click.option("--device", default="cpu", show_default=True, help="torch device (torch engine only).")
-@click.option("--dc-input", is_flag=True, help="DC approximation of the Poisson background.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
-def simulate(
-    n_scaling: float,
-    k_scaling: float,
-    t_sim_ms: float,
-    warmup_ms: float,
-    seed: int,
-    engine: str,
-    threads: int,
-    device: str,
-    dc_input: bool,
-    out: Path,
-) -> None:
-    """Simulate one column and write per-population rate, CV ISI, spike count and wall time as JSON."""
+def simulate(engine: str, device: str, out: Path, **settings: Any) -> None:
+    """Simulate one column and write per-population rate, CV ISI, spike count and wall time as JSON.
+
+    The defaults are the pipeline's (ColumnConfig): since they were unified, --k-scaling defaults
+    to 0.1 (was 1.0), --t-sim to 10000 ms (was 1000) and --threads to 2 (was 1).
+    """
     from brainstar.core.atomic import write_json_atomic
-    from brainstar.domain.cortex.params import ColumnConfig, ConfigError
+    from brainstar.domain.cortex.config import ConfigError, config_from_settings
     from brainstar.domain.cortex.simulation import simulate as run
 
-    config = ColumnConfig(
-        n_scaling=n_scaling,
-        k_scaling=k_scaling,
-        t_sim_ms=t_sim_ms,
-        warmup_ms=warmup_ms,
-        seed=seed,
-        threads=threads,
-        poisson_input=not dc_input,
-    )
     try:
-        config.validate()
+        config = config_from_settings(settings).validate()
     except ConfigError as error:
         raise click.BadParameter(error.problem, param_hint=error.field) from error
     result = run(config, engine=engine, device=device)

@@ -60,11 +60,11 @@ def sessions_register(settle_seconds: float) -> None:
     """Add settled sessions in the landing zone as neuro_sessions partitions of the instance."""
     import dagster as dg
 
-    from platform_assets.neuro.discovery import register_settled_sessions
+    from brainstar.cli.neuro_sessions import register_settled_sessions
 
     with dg.DagsterInstance.get() as instance:
         registration = register_settled_sessions(instance, settings.landing_dir(), settle_seconds)
-    click.echo(f"added {len(registration.added)} session(s): {' '.join(registration.added) or '-'}")
+    click.echo(f"added {len(registration.ready)} session(s): {' '.join(registration.ready) or '-'}")
     for entry in registration.rejected:
         click.echo(f"skipped {entry.relative_path}: {entry.reason}", err=True)
 
@@ -100,9 +100,9 @@ def run(seed: int) -> None:
     import dagster as dg
 
     from brainstar.cli.materialize_all import format_table, materialize_all
+    from brainstar.cli.neuro_sessions import register_settled_sessions
     from brainstar.domain.demo_landing import landing_is_empty, write_demo_landing
     from platform_assets.definitions import defs
-    from platform_assets.neuro.discovery import register_settled_sessions
 
     landing_root = settings.landing_dir()
     if landing_is_empty(landing_root):

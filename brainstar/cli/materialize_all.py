@@ -11,6 +11,8 @@ from typing import Any
 
 import dagster as dg
 
+from platform_assets.operations.errors import ErrorInfo, describe_user_error
+
 
 @dataclass(frozen=True)
 class AssetOutcome:
@@ -105,7 +107,7 @@ def _outcomes(
 ) -> list[AssetOutcome]:
     materialized = {event.asset_key: event for event in result.get_asset_materialization_events()}
     failures = {
-        event.step_key: _root_message(event.step_failure_data.error)
+        event.step_key: _user_message(event.step_failure_data.error)
         for event in result.get_step_failure_events()
         if event.step_failure_data and event.step_failure_data.error
     }
@@ -129,11 +131,9 @@ def _outcomes(
     return outcomes
 
 
-def _root_message(error: object) -> str:
-    # Dagster wraps the user's exception; its own message is the one that names the file.
-    while getattr(error, "cause", None) is not None:
-        error = error.cause
-    lines = getattr(error, "message", "").strip().splitlines()
+def _user_message(error: ErrorInfo) -> str:
+    # The user's exception names the file; the table has room for one line of it.
+    lines = describe_user_error(error).splitlines()
     return lines[-1] if lines else "failed"
 
 

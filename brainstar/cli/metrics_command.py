@@ -14,6 +14,8 @@ from pathlib import Path
 
 import click
 
+from brainstar.cli.common import existing_file_option
+
 EXIT_ALERT = 3
 
 
@@ -42,12 +44,10 @@ def _since(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     show_default=True,
     help="Send the alerts through the channels of BRAINSTAR_SLACK_WEBHOOK_URL / BRAINSTAR_SMTP_* (if set).",
 )
-@click.option(
+@existing_file_option(
     "--thresholds",
     "thresholds_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="JSON list of thresholds (fields of brainstar.core.metrics.Threshold) instead of the built-in ones.",
+    "JSON list of thresholds (fields of brainstar.core.metrics.Threshold) instead of the built-in ones.",
 )
 def metrics(since: str, as_json: bool, notify: bool, thresholds_file: Path | None) -> None:
     """Success rate per job, duration per asset, errors by class and QC trends.

@@ -5,11 +5,11 @@ The only module of the metrics command that imports Dagster; public instance API
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Optional, Protocol
 
 import dagster as dg
 
 from brainstar.core.metrics import MetricsReport, QcPoint, RunRecord, StepRecord, Threshold, build_report
+from platform_assets.operations.errors import ErrorInfo, user_error
 
 _STEP_EVENTS = {
     dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
@@ -21,16 +21,6 @@ _STEP_EVENTS = {
 }
 _STARTS = {dg.DagsterEventType.STEP_START.value, dg.DagsterEventType.STEP_RESTARTED.value}
 _ENDS = {dg.DagsterEventType.STEP_SUCCESS.value, dg.DagsterEventType.STEP_FAILURE.value}
-# Dagster wraps every exception raised in an op in this class; the class worth counting is
-# the user's exception it carries as its cause.
-_WRAPPERS = {"DagsterExecutionStepExecutionError", "DagsterUserCodeExecutionError"}
-
-
-class ErrorInfo(Protocol):
-    """The fields read from Dagster's serialized error (its class is not exported publicly)."""
-
-    cls_name: str | None
-    cause: Optional["ErrorInfo"]
 
 
 def asset_key_label(key: dg.AssetKey) -> str:
@@ -56,9 +46,7 @@ def error_class(error: ErrorInfo | None) -> str:
     """The class name of the user's exception behind a step failure."""
     if error is None:
         return "unknown"
-    while error.cls_name in _WRAPPERS and error.cause is not None:
-        error = error.cause
-    return error.cls_name or "unknown"
+    return user_error(error).cls_name or "unknown"
 
 
 def read_steps(instance: dg.DagsterInstance, run_ids: Iterable[str]) -> list[StepRecord]:

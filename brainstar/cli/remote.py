@@ -16,11 +16,13 @@ from urllib.parse import urlsplit
 
 import requests
 
-# The implicit job that holds every asset of a repository; an asset selection is a subset of it.
-ASSET_JOB_NAME = "__ASSET_JOB"
+from brainstar.core.settings import DEFAULT_UI_URL, UI_URL_VAR
+
 PARTITION_TAG = "dagster/partition"
 TERMINAL_STATUSES = frozenset({"SUCCESS", "FAILURE", "CANCELED"})
-DEFAULT_URL = "http://127.0.0.1:3000"
+DEFAULT_URL = DEFAULT_UI_URL
+# Dagster's own jobs (the implicit asset job) start with this; a launch always names a real job.
+HIDDEN_JOB_PREFIX = "__"
 
 
 class RemoteError(Exception):
@@ -42,10 +44,6 @@ class RunEvent:
 
 def graphql_endpoint(url: str) -> str:
     return url.rstrip("/") + "/graphql"
-
-
-def run_link(url: str, run_id: str) -> str:
-    return f"{url.rstrip('/')}/runs/{run_id}"
 
 
 def parse_asset_keys(selection: str | Sequence[str]) -> list[list[str]]:
@@ -71,8 +69,9 @@ def trigger(
 ) -> str:
     """Launch ``job_name`` or ``asset_selection`` on the webserver at ``url``; return the run id.
 
+    An asset selection runs in the smallest named job that holds all of it (``_asset_job``).
     Without ``location``/``repository`` the client looks the job up in every code location and
-    refuses if the name is ambiguous (``__ASSET_JOB`` is, as soon as two locations have assets).
+    refuses if the name is ambiguous.
     """
     from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
     from gql.transport.requests import RequestsHTTPTransport
@@ -88,14 +87,16 @@ def trigger(
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise RemoteError(f"not a webserver URL: {url!r} (expected e.g. {DEFAULT_URL})")
     if asset_keys is not None:
-        location, repository = _asset_owner(url, asset_keys, partition, location, repository)
+        job_name, location, repository = _asset_job(url, asset_keys, partition, location, repository)
+    if job_name is None:  # unreachable: exactly one of the two was checked above
+        raise RemoteError("no job to launch")
     # A transport built from the full URL keeps any path prefix and port exactly as given.
     transport = RequestsHTTPTransport(url=graphql_endpoint(url), use_json=True, timeout=timeout)
     client = DagsterGraphQLClient(parts.hostname, transport=transport)
-    target = job_name or "assets " + ", ".join("/".join(key) for key in asset_keys or [])
+    target = job_name if asset_keys is None else "assets " + ", ".join("/".join(key) for key in asset_keys)
     try:
         return client.submit_job_execution(
-            job_name or ASSET_JOB_NAME,
+            job_name,
             repository_location_name=location,
             repository_name=repository,
             run_config=dict(run_config or {}),
@@ -110,55 +111,78 @@ def trigger(
         raise RemoteError(f"the webserver at {url} refused to launch {target} (no details)") from error
 
 
+# Every asset node, not only the selected ones: the job sizes decide which job runs a selection.
 _ASSET_NODES_QUERY = """
-query BrainstarAssetOwners($keys: [AssetKeyInput!]) {
-  assetNodes(assetKeys: $keys) {
+query BrainstarAssetJobs {
+  assetNodes {
     assetKey { path }
     isPartitioned
+    jobNames
     repository { name location { name } }
   }
 }
 """
 
+Owner = tuple[str, str]  # (code location, repository)
 
-def _asset_owner(
+
+def _asset_job(
     url: str,
     asset_keys: list[list[str]],
     partition: str | None,
     location: str | None,
     repository: str | None,
-) -> tuple[str | None, str | None]:
-    """Check the keys against the server and return the code location and repository that own them.
+) -> tuple[str, str, str]:
+    """The named job that runs ``asset_keys``, with its code location and repository.
 
-    Asking first gives a precise message for a mistyped key or a missing partition, and picks
-    the right ``__ASSET_JOB`` when several code locations each have one.
+    Checks the keys against the server first, for a precise message on a mistyped key or a
+    missing partition; then picks the smallest job (fewest assets) holding the whole selection,
+    so that a domain's assets run in that domain's job and carry its tags.
     """
-    nodes = _post(url, _ASSET_NODES_QUERY, {"keys": [{"path": key} for key in asset_keys]})["assetNodes"]
-    owners: dict[str, set[tuple[str, str]]] = {}
-    partitioned: list[str] = []
-    for node in nodes:
-        key = "/".join(node["assetKey"]["path"])
-        owner = (node["repository"]["location"]["name"], node["repository"]["name"])
-        if (location is None or owner[0] == location) and (repository is None or owner[1] == repository):
-            owners.setdefault(key, set()).add(owner)
-            if node["isPartitioned"]:
-                partitioned.append(key)
-    missing = ["/".join(key) for key in asset_keys if "/".join(key) not in owners]
+    nodes = [
+        node
+        for node in _post(url, _ASSET_NODES_QUERY, {})["assetNodes"]
+        if (location is None or node["repository"]["location"]["name"] == location)
+        and (repository is None or node["repository"]["name"] == repository)
+    ]
+    by_key = {"/".join(node["assetKey"]["path"]): node for node in nodes}
+    wanted = ["/".join(key) for key in asset_keys]
+    missing = [key for key in wanted if key not in by_key]
     if missing:
         where = f" in code location {location!r}" if location else ""
         raise RemoteError(f"no asset {', '.join(missing)}{where} on {url}")
+    partitioned = sorted({key for key in wanted if by_key[key]["isPartitioned"]})
     if partitioned and partition is None:
-        names = sorted(set(partitioned))
-        verb = "is" if len(names) == 1 else "are"
-        raise RemoteError(f"{', '.join(names)} {verb} partitioned: give a partition key")
-    candidates = set.intersection(*owners.values())
-    if len(candidates) != 1:
-        found = sorted({owner for pairs in owners.values() for owner in pairs})
+        verb = "is" if len(partitioned) == 1 else "are"
+        raise RemoteError(f"{', '.join(partitioned)} {verb} partitioned: give a partition key")
+    sizes = _job_sizes(nodes)
+    holding = [job for job in sizes if all(job in _jobs_of(by_key[key]) for key in wanted)]
+    if not holding:
         raise RemoteError(
-            "the selected assets are not all in exactly one code location and repository "
-            f"(found {found}); give the location (and repository)"
+            f"no job on {url} holds all of {', '.join(wanted)}: launch them separately, "
+            "or define a job holding them (platform_assets/operations/jobs.py)"
         )
-    return next(iter(candidates))
+    owners = {owner for _, owner in holding}
+    if len(owners) != 1:
+        raise RemoteError(
+            "the selected assets are in jobs of several code locations or repositories "
+            f"(found {sorted(owners)}); give the location (and repository)"
+        )
+    name, (found_location, found_repository) = min(holding, key=lambda job: (sizes[job], job[0]))
+    return name, found_location, found_repository
+
+
+def _jobs_of(node: Mapping[str, Any]) -> set[tuple[str, Owner]]:
+    owner = (node["repository"]["location"]["name"], node["repository"]["name"])
+    return {(name, owner) for name in node["jobNames"] if not name.startswith(HIDDEN_JOB_PREFIX)}
+
+
+def _job_sizes(nodes: Sequence[Mapping[str, Any]]) -> dict[tuple[str, Owner], int]:
+    sizes: dict[tuple[str, Owner], int] = {}
+    for node in nodes:
+        for job in _jobs_of(node):
+            sizes[job] = sizes.get(job, 0) + 1
+    return sizes
 
 
 def _describe_client_error(error: Exception, url: str, target: str) -> str:
@@ -184,7 +208,7 @@ def _describe_client_error(error: Exception, url: str, target: str) -> str:
 
 
 def _unreachable(url: str) -> str:
-    return f"no Dagster webserver answers at {url} (is it running? set --url or $BRAINSTAR_WEBSERVER_URL)"
+    return f"no Dagster webserver answers at {url} (is it running? set --url or ${UI_URL_VAR})"
 
 
 _STATUS_AND_LOGS_QUERY = """

@@ -8,7 +8,6 @@ dagster-graphql) is imported when a command runs. Also runnable as
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,22 +15,17 @@ from typing import Any
 
 import click
 
-URL_ENV = "BRAINSTAR_WEBSERVER_URL"
-# Same value as brainstar.cli.remote.DEFAULT_URL, repeated so that --help stays import-light.
-DEFAULT_URL = "http://127.0.0.1:3000"
+from brainstar.cli.common import existing_file_option
+from brainstar.core import settings
+
 EXIT_RUN_FAILED = 1
 EXIT_INTERRUPTED = 130
 
-
-def _default_url() -> str:
-    return os.environ.get(URL_ENV) or DEFAULT_URL
-
-
 url_option = click.option(
     "--url",
-    default=_default_url,
-    show_default=f"${URL_ENV} or {DEFAULT_URL}",
-    help="Base URL of the Dagster webserver.",
+    default=settings.ui_url,
+    show_default=f"${settings.UI_URL_VAR} or {settings.DEFAULT_UI_URL}",
+    help=f"Base URL of the Dagster webserver (the UI); ${settings.WEBSERVER_URL_VAR} is a deprecated alias.",
 )
 poll_option = click.option(
     "--poll-interval",
@@ -94,7 +88,7 @@ def _load_run_config(config_file: Path | None, config_json: str | None) -> dict[
 
 def _stream(url: str, run_id: str, poll_interval: float, timeout: float | None) -> None:
     """Print the run's events until it ends, then exit with 0 on success and 1 otherwise."""
-    from brainstar.cli.remote import RemoteError, format_event, run_link
+    from brainstar.cli.remote import RemoteError, format_event
     from brainstar.cli.remote import watch as watch_run
 
     try:
@@ -109,7 +103,7 @@ def _stream(url: str, run_id: str, poll_interval: float, timeout: float | None) 
         raise click.ClickException(str(error)) from error
     except KeyboardInterrupt:
         # Watching is read-only: stopping it must not look like the run was stopped.
-        click.echo(f"\nstopped watching; run {run_id} goes on: {run_link(url, run_id)}", err=True)
+        click.echo(f"\nstopped watching; run {run_id} goes on: {settings.run_url(url, run_id)}", err=True)
         sys.exit(EXIT_INTERRUPTED)
     click.echo(f"run {run_id} {status}")
     if status != "SUCCESS":
@@ -126,13 +120,7 @@ def _stream(url: str, run_id: str, poll_interval: float, timeout: float | None) 
     help='Assets to materialize instead of a job: "neuro/raw_session,neuro/bids_session".',
 )
 @click.option("--partition", default=None, help="Partition key (sent as the dagster/partition tag).")
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="Run config as a YAML file.",
-)
+@existing_file_option("--config", "config_file", "Run config as a YAML file.")
 @click.option("--config-json", default=None, help="Run config as JSON; deep-merged over --config.")
 @click.option("--tag", "tag_pairs", multiple=True, metavar="KEY=VALUE", help="Run tag (repeatable).")
 @click.option("--location", default=None, help="Code location, when the name is ambiguous.")
@@ -156,9 +144,11 @@ def trigger(
 ) -> None:
     """Launch a job or an asset selection on a running Dagster webserver.
 
+    An asset selection runs in the smallest named job that holds all of it.
+
     Prints the run id on stdout (so RUN=$(brainstar trigger ...) works) and the UI link on stderr.
     """
-    from brainstar.cli.remote import RemoteError, run_link
+    from brainstar.cli.remote import RemoteError
     from brainstar.cli.remote import trigger as trigger_run
 
     if (job_name is None) == (selection is None):
@@ -178,7 +168,7 @@ def trigger(
     except RemoteError as error:
         raise click.ClickException(str(error)) from error
     click.echo(run_id)
-    click.echo(f"launched {job_name or selection}: {run_link(url, run_id)}", err=True)
+    click.echo(f"launched {job_name or selection}: {settings.run_url(url, run_id)}", err=True)
     if follow:
         _stream(url, run_id, poll_interval, timeout)
 

@@ -1,15 +1,15 @@
-"""Notifications to people: a Slack-compatible webhook and/or email, configured from the environment.
+"""Notifications to people: a Slack-compatible webhook and/or email, with their message format.
 
 Plain Python (no Dagster import) so that the run sensors, the command line and scripts share one
-sender and one message format. Secrets (the webhook URL carries a token, the SMTP password) come
-from environment variables only and are kept out of ``repr`` and error messages.
+sender and one message format. The channels' environment variables are read by
+``brainstar.core.settings``; this module parses and checks their values. Secrets (the webhook URL
+carries a token, the SMTP password) are kept out of ``repr`` and error messages.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
-import os
 import smtplib
 import ssl
 import urllib.request
@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-WEBHOOK_URL_VAR = "BRAINSTAR_SLACK_WEBHOOK_URL"
-SMTP_HOST_VAR = "BRAINSTAR_SMTP_HOST"
-SMTP_PORT_VAR = "BRAINSTAR_SMTP_PORT"
-SMTP_USER_VAR = "BRAINSTAR_SMTP_USER"
-SMTP_PASSWORD_VAR = "BRAINSTAR_SMTP_PASSWORD"
-SMTP_FROM_VAR = "BRAINSTAR_SMTP_FROM"
-SMTP_TO_VAR = "BRAINSTAR_SMTP_TO"
-SMTP_STARTTLS_VAR = "BRAINSTAR_SMTP_STARTTLS"
+from brainstar.core.settings import (
+    SMTP_PORT_VAR,
+    SMTP_STARTTLS_VAR,
+    SMTP_TO_VAR,
+    WEBHOOK_URL_VAR,
+    notification_env,
+    run_url,  # the one way to link a run; kept importable from here
+)
 
 DEFAULT_SMTP_PORT = 25
 DEFAULT_SMTP_FROM = "brainstar@localhost"
@@ -60,17 +60,18 @@ class NotificationSettings:
     smtp_starttls: bool = False
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> NotificationSettings:
-        """Read the ``BRAINSTAR_SLACK_*`` / ``BRAINSTAR_SMTP_*`` variables; empty counts as unset."""
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> NotificationSettings:
+        """The ``BRAINSTAR_SLACK_*`` / ``BRAINSTAR_SMTP_*`` values (of ``environ``, else the process's)."""
+        raw = notification_env(environ)
         return cls(
-            webhook_url=_get(environ, WEBHOOK_URL_VAR),
-            smtp_host=_get(environ, SMTP_HOST_VAR),
-            smtp_port=parse_port(_get(environ, SMTP_PORT_VAR), SMTP_PORT_VAR),
-            smtp_user=_get(environ, SMTP_USER_VAR),
-            smtp_password=_get(environ, SMTP_PASSWORD_VAR),
-            smtp_from=_get(environ, SMTP_FROM_VAR) or DEFAULT_SMTP_FROM,
-            smtp_to=parse_recipients(_get(environ, SMTP_TO_VAR)),
-            smtp_starttls=parse_flag(_get(environ, SMTP_STARTTLS_VAR), SMTP_STARTTLS_VAR),
+            webhook_url=raw["webhook_url"],
+            smtp_host=raw["smtp_host"],
+            smtp_port=parse_port(raw["smtp_port"], SMTP_PORT_VAR),
+            smtp_user=raw["smtp_user"],
+            smtp_password=raw["smtp_password"],
+            smtp_from=raw["smtp_from"] or DEFAULT_SMTP_FROM,
+            smtp_to=parse_recipients(raw["smtp_to"]),
+            smtp_starttls=parse_flag(raw["smtp_starttls"], SMTP_STARTTLS_VAR),
         )
 
     @property
@@ -184,10 +185,6 @@ class RunFailure:
     run_error: str | None = None
 
 
-def run_url(ui_base_url: str, run_id: str) -> str:
-    return f"{ui_base_url.rstrip('/')}/runs/{run_id}"
-
-
 def format_run_failure(failure: RunFailure, ui_base_url: str) -> tuple[str, str]:
     """(subject, text) of the message for a failed run; plain text that also reads well in Slack."""
     where = f" [{failure.partition}]" if failure.partition else ""
@@ -260,11 +257,6 @@ def _configured_senders(settings: NotificationSettings) -> list[tuple[str, Sende
     if settings.smtp_host:
         senders.append(("email", send_email))
     return senders
-
-
-def _get(environ: Mapping[str, str], var: str) -> str | None:
-    value = environ.get(var, "").strip()
-    return value or None
 
 
 def _describe_step(step: StepFailure) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import time
 import urllib.request
@@ -114,3 +115,34 @@ def prepare_local_instance(
     )
     dg.DagsterInstance.from_config(str(home)).dispose()
     return home, workspace
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on at the moment."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def dagster_server(
+    command: Sequence[str],
+    *,
+    env: dict[str, str],
+    log_path: Path,
+    cwd: Path = REPO_ROOT,
+    timeout: float = 90.0,
+) -> Iterator[str]:
+    """Serve ``command`` (``dagster-webserver`` or ``dagster dev`` with its arguments, no host or port)
+    on a free local port until the block ends; yields its base URL once ``/server_info`` answers."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with background_process(
+        [*command, "-h", "127.0.0.1", "-p", str(port)],
+        env=env,
+        cwd=cwd,
+        log_path=log_path,
+        ready_url=f"{url}/server_info",
+        timeout=timeout,
+    ):
+        yield url

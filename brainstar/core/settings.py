@@ -8,6 +8,7 @@ change the environment between calls.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 LANDING_DIR_VAR = "BRAINSTAR_LANDING_DIR"
@@ -65,10 +66,100 @@ def workflow_cron() -> str:
 
 
 def ui_url() -> str:
-    """Base URL of the Dagster UI, for links in notifications."""
-    return (os.environ.get(UI_URL_VAR) or DEFAULT_UI_URL).rstrip("/")
+    """Base URL of the Dagster UI: links in notifications, and where ``brainstar trigger/watch`` connect."""
+    return (os.environ.get(UI_URL_VAR) or os.environ.get(WEBSERVER_URL_VAR) or DEFAULT_UI_URL).rstrip("/")
 
 
 def notify_on_success() -> bool:
     """Whether successful runs are announced too (``BRAINSTAR_NOTIFY_ON_SUCCESS=1``)."""
     return os.environ.get(NOTIFY_ON_SUCCESS_VAR, "").strip() == "1"
+
+
+WEBHOOK_URL_VAR = "BRAINSTAR_SLACK_WEBHOOK_URL"
+SMTP_HOST_VAR = "BRAINSTAR_SMTP_HOST"
+SMTP_PORT_VAR = "BRAINSTAR_SMTP_PORT"
+SMTP_USER_VAR = "BRAINSTAR_SMTP_USER"
+SMTP_PASSWORD_VAR = "BRAINSTAR_SMTP_PASSWORD"
+SMTP_FROM_VAR = "BRAINSTAR_SMTP_FROM"
+SMTP_TO_VAR = "BRAINSTAR_SMTP_TO"
+SMTP_STARTTLS_VAR = "BRAINSTAR_SMTP_STARTTLS"
+# Keyed by the field of ``brainstar.core.notify.NotificationSettings`` each variable sets.
+NOTIFICATION_VARS = {
+    "webhook_url": WEBHOOK_URL_VAR,
+    "smtp_host": SMTP_HOST_VAR,
+    "smtp_port": SMTP_PORT_VAR,
+    "smtp_user": SMTP_USER_VAR,
+    "smtp_password": SMTP_PASSWORD_VAR,
+    "smtp_from": SMTP_FROM_VAR,
+    "smtp_to": SMTP_TO_VAR,
+    "smtp_starttls": SMTP_STARTTLS_VAR,
+}
+
+
+def notification_env(environ: Mapping[str, str] | None = None) -> dict[str, str | None]:
+    """The notification channels' raw values by field; empty or blank counts as unset (``None``).
+
+    Read when a notification is sent, not when the code location loads, so that a changed
+    secret takes effect at once; ``brainstar.core.notify`` parses and checks them.
+    """
+    source = os.environ if environ is None else environ
+    return {name: (source.get(var) or "").strip() or None for name, var in NOTIFICATION_VARS.items()}
+
+
+# -- Operations: executors, Celery and the UI address the command line talks to --------------
+
+EXECUTOR_VAR = "BRAINSTAR_EXECUTOR"
+K8S_MAX_CONCURRENT_VAR = "BRAINSTAR_K8S_MAX_CONCURRENT"
+CELERY_BROKER_VAR = "BRAINSTAR_CELERY_BROKER"
+CELERY_BACKEND_VAR = "BRAINSTAR_CELERY_BACKEND"
+# Deprecated alias of BRAINSTAR_UI_URL, read only when that one is unset (`brainstar trigger/watch`
+# used it before the two were one setting).
+WEBSERVER_URL_VAR = "BRAINSTAR_WEBSERVER_URL"
+
+DEFAULT_EXECUTOR = "multiprocess"
+# Pods one run may have at once. Pools cap GPU and heavy steps instance-wide; this caps how
+# far a single wide run (a cohort backfill) can fan out before other runs get nodes.
+DEFAULT_K8S_MAX_CONCURRENT = 8
+DEFAULT_CELERY_BROKER = "redis://127.0.0.1:6379/0"
+
+
+def executor_name(environ: Mapping[str, str] | None = None) -> str:
+    """The executor ``BRAINSTAR_EXECUTOR`` names, lower-cased; ``multiprocess`` when unset."""
+    source = os.environ if environ is None else environ
+    return source.get(EXECUTOR_VAR, "").strip().lower() or DEFAULT_EXECUTOR
+
+
+def k8s_max_concurrent(environ: Mapping[str, str] | None = None) -> int:
+    """``BRAINSTAR_K8S_MAX_CONCURRENT``: at least 1; 8 when unset."""
+    source = os.environ if environ is None else environ
+    raw = source.get(K8S_MAX_CONCURRENT_VAR, "").strip()
+    if not raw:
+        return DEFAULT_K8S_MAX_CONCURRENT
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{K8S_MAX_CONCURRENT_VAR}={raw!r} is not an integer") from None
+    if value < 1:
+        raise ValueError(f"{K8S_MAX_CONCURRENT_VAR}={raw!r} must be at least 1")
+    return value
+
+
+def celery_broker(environ: Mapping[str, str] | None = None) -> str:
+    """The Celery broker every run and worker uses; the local Redis when unset."""
+    source = os.environ if environ is None else environ
+    return source.get(CELERY_BROKER_VAR) or DEFAULT_CELERY_BROKER
+
+
+def celery_backend(environ: Mapping[str, str] | None = None) -> str:
+    """The Celery result backend; the broker's Redis when unset.
+
+    It must be shared by every worker and the run (``rpc://`` needs AMQP), hence not
+    dagster-celery's own default.
+    """
+    source = os.environ if environ is None else environ
+    return source.get(CELERY_BACKEND_VAR) or celery_broker(source)
+
+
+def run_url(ui_base_url: str, run_id: str) -> str:
+    """The page of one run in the Dagster UI at ``ui_base_url``."""
+    return f"{ui_base_url.rstrip('/')}/runs/{run_id}"

@@ -1,13 +1,16 @@
 """Astro assets: survey ingestion -> feature store -> split -> models -> promotion. Thin wiring."""
 
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 from pydantic import Field
 
 from brainstar.core import pools
 from brainstar.domain.astro import photometry, pipeline, registry
-from brainstar.domain.astro.demo import surveys as demo
+from brainstar.domain.astro.formats import LABELS_CATALOG
+from platform_assets.operations.celery import queue_op_tags
 from platform_assets.operations.k8s import gpu_op_tags
 from resources import LandingZone, TorchDevice, Warehouse
 
@@ -19,22 +22,49 @@ CARD_FILE = "card.json"
 SPLITS_FILE = "splits.parquet"
 SURVEY_ASSETS = {"sdss": "sdss_spectra", "kepler": "kepler_lightcurves", "gaia": "gaia_photometry"}
 
+CPU_STEP: Mapping[str, Any] = {"pool": pools.PROCESSING, "op_tags": queue_op_tags(pools.PROCESSING)}
+# Only the training steps use the torch device: they take a GPU-pool slot and ask Kubernetes for a GPU.
+GPU_STEP: Mapping[str, Any] = {"pool": pools.GPU, "op_tags": {**gpu_op_tags(), **queue_op_tags(pools.GPU)}}
+
 
 def registry_root(warehouse: Warehouse) -> Path:
     """The model registry folder: <warehouse>/astro/registry."""
     return warehouse.asset_dir(["astro", "registry"])
 
 
+def _astro_asset(
+    name: str,
+    *,
+    deps: Sequence[dg.AssetsDefinition] = (),
+    kinds: frozenset[str] = frozenset({"parquet"}),
+    step: Mapping[str, Any] = CPU_STEP,
+    description: str | None = None,
+    **decorator_args: Any,
+) -> Callable[[Callable[..., dg.MaterializeResult]], dg.AssetsDefinition]:
+    """``dg.asset`` keyed ``astro/<name>`` in the astro group, run on ``step``'s pool.
+
+    Without ``description`` Dagster takes the function's docstring.
+    """
+    return dg.asset(
+        key=["astro", name],
+        deps=list(deps),
+        group_name=GROUP,
+        kinds=set(kinds),
+        description=description,
+        pool=step["pool"],
+        op_tags=dict(step["op_tags"]),
+        **decorator_args,
+    )
+
+
 def _ingestion_asset(survey: str, description: str) -> dg.AssetsDefinition:
     name = SURVEY_ASSETS[survey]
 
-    @dg.asset(
-        key=["astro", name],
-        group_name=GROUP,
-        owners=OWNERS,
-        kinds={"fits" if survey != "gaia" else "csv", "parquet"},
-        pool=pools.PROCESSING,
+    @_astro_asset(
+        name,
+        kinds=frozenset({"fits" if survey != "gaia" else "csv", "parquet"}),
         description=description,
+        owners=OWNERS,
         code_version="1",
     )
     def _asset(
@@ -87,15 +117,8 @@ class FeatureStoreConfig(dg.Config):
     ruwe_max: float = Field(default=1.4, description="Gaia cut: RUWE below this (single-star fit).")
 
 
-@dg.asset(
-    key=["astro", "feature_store"],
-    deps=[sdss_spectra, kepler_lightcurves, gaia_photometry],
-    pool=pools.PROCESSING,
-    group_name=GROUP,
-    owners=OWNERS,
-    kinds={"parquet"},
-    description="Spectral, light-curve and SED feature tables keyed by source id, content-hash versioned.",
-    code_version="1",
+@_astro_asset(
+    "feature_store", deps=[sdss_spectra, kepler_lightcurves, gaia_photometry], owners=OWNERS, code_version="1"
 )
 def feature_store(
     context: dg.AssetExecutionContext,
@@ -103,10 +126,11 @@ def feature_store(
     landing_zone: LandingZone,
     warehouse: Warehouse,
 ) -> dg.MaterializeResult:
+    """Spectral, light-curve and SED feature tables keyed by source id, content-hash versioned."""
     tables = {s: warehouse.file(["astro", n], TABLE_FILE) for s, n in SURVEY_ASSETS.items()}
     cuts = photometry.GaiaCuts(config.parallax_over_error_min, config.ruwe_max)
     out_dir = warehouse.asset_dir(context.asset_key)
-    manifest = pipeline.build_feature_store(tables, landing_zone.path / demo.LABELS_CATALOG, out_dir, cuts)
+    manifest = pipeline.build_feature_store(tables, landing_zone.path / LABELS_CATALOG, out_dir, cuts)
     metadata: dict[str, dg.RawMetadataValue] = {"path": dg.MetadataValue.path(str(out_dir))}
     for modality in pipeline.MODALITIES:
         metadata[f"{modality}_rows"] = manifest[modality]["rows"]
@@ -118,18 +142,11 @@ class SplitConfig(dg.Config):
     seed: int = Field(default=0, description="Seed of the group hash; the same seed gives the same split.")
 
 
-@dg.asset(
-    key=["astro", "splits"],
-    deps=[feature_store],
-    group_name=GROUP,
-    owners=OWNERS,
-    kinds={"parquet"},
-    description="Deterministic 70/15/15 split, stratified by class or Teff bin, grouped by source id.",
-    code_version="1",
-)
+@_astro_asset("splits", deps=[feature_store], owners=OWNERS, code_version="1")
 def splits(
     context: dg.AssetExecutionContext, config: SplitConfig, warehouse: Warehouse
 ) -> dg.MaterializeResult:
+    """Deterministic 70/15/15 split, stratified by class or Teff bin, grouped by source id."""
     path = warehouse.file(context.asset_key, SPLITS_FILE)
     table = pipeline.make_splits(warehouse.asset_dir(feature_store.key), path, config.seed)
     counts = table.groupby(["modality", "split"]).size()
@@ -144,15 +161,13 @@ def splits(
 def _model_asset(modality: str, description: str) -> dg.AssetsDefinition:
     name = f"{modality}_model"
 
-    @dg.asset(
-        key=["astro", name],
+    @_astro_asset(
+        name,
         deps=[feature_store, splits],
-        group_name=GROUP,
-        owners=OWNERS,
-        kinds={"pytorch", "scikitlearn"},
-        pool=pools.GPU,
-        op_tags=gpu_op_tags(),
+        kinds=frozenset({"pytorch", "scikitlearn"}),
+        step=GPU_STEP,
         description=description,
+        owners=OWNERS,
         code_version=pipeline.CODE_VERSION,
     )
     def _asset(
@@ -198,13 +213,12 @@ def _promotion_asset(modality: str) -> dg.AssetsDefinition:
     name = f"promote_{modality}_model"
     upstream = MODEL_ASSETS[modality]
 
-    @dg.asset(
-        key=["astro", name],
+    @_astro_asset(
+        name,
         deps=[upstream],
-        group_name=GROUP,
-        owners=OWNERS,
-        kinds={"pytorch"},
+        kinds=frozenset({"pytorch"}),
         description=f"Sets the registry production alias to the {modality} model version that passed.",
+        owners=OWNERS,
         code_version="1",
     )
     def _asset(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:

@@ -1,6 +1,8 @@
 """Astro asset checks: GE suites on the feature store, split integrity, model gates. Read warehouse files."""
 
 import json
+from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 
@@ -88,47 +90,54 @@ def no_source_in_two_splits(warehouse: Warehouse) -> dg.AssetCheckResult:
     )
 
 
-def _gate_check(
-    modality: str, name: str, gate_prefixes: tuple[str, ...], description: str
-) -> dg.AssetChecksDefinition:
+def _gate_result(
+    card: dict[str, Any], key: dg.AssetCheckKey, prefixes: tuple[str, ...]
+) -> dg.AssetCheckResult:
+    gates = [g for g in card["gates"] if g["name"].startswith(prefixes)]
+    return dg.AssetCheckResult(
+        asset_key=key.asset_key,
+        check_name=key.name,
+        passed=bool(gates) and all(g["passed"] for g in gates),
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "measured": dg.MetadataValue.json({g["name"]: g["measured"] for g in gates}),
+            "reference": dg.MetadataValue.json({g["name"]: g["reference"] for g in gates}),
+            "tolerance": dg.MetadataValue.json({g["name"]: g["direction"] for g in gates}),
+            "registry_version": card["version"],
+        },
+    )
+
+
+def _gate_checks(modality: str) -> dg.AssetChecksDefinition:
+    """``floors`` and ``beats_baseline`` of one model: both judge the gates recorded in its card."""
     asset = MODEL_ASSETS[modality]
+    gate_prefixes = {"floors": ("floor:",), "beats_baseline": ("not_worse_than_baseline:", "beats_baseline:")}
+    descriptions = {
+        "floors": f"{modality} model meets its floors {evaluation.FLOORS[modality]}.",
+        "beats_baseline": (
+            f"{modality} model: no primary metric worse than the baseline's, one strictly better."
+        ),
+    }
 
-    @dg.asset_check(asset=asset, name=name, blocking=True, description=description)
-    def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
+    @dg.multi_asset_check(
+        name=f"{modality}_model_gates",
+        specs=[
+            dg.AssetCheckSpec(name, asset=asset, blocking=True, description=description)
+            for name, description in descriptions.items()
+        ],
+        can_subset=True,
+    )
+    def _checks(
+        context: dg.AssetCheckExecutionContext, warehouse: Warehouse
+    ) -> Iterator[dg.AssetCheckResult]:
         card = json.loads(warehouse.file(asset.key, CARD_FILE).read_text())
-        gates = [g for g in card["gates"] if g["name"].startswith(gate_prefixes)]
-        return dg.AssetCheckResult(
-            passed=bool(gates) and all(g["passed"] for g in gates),
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={
-                "measured": dg.MetadataValue.json({g["name"]: g["measured"] for g in gates}),
-                "reference": dg.MetadataValue.json({g["name"]: g["reference"] for g in gates}),
-                "tolerance": dg.MetadataValue.json({g["name"]: g["direction"] for g in gates}),
-                "registry_version": card["version"],
-            },
-        )
+        for key in sorted(context.selected_asset_check_keys, key=lambda k: k.name):
+            yield _gate_result(card, key, gate_prefixes[key.name])
 
-    return _check
+    return _checks
 
 
 INGEST_CHECKS = [_ingest_check(a) for a in (sdss_spectra, kepler_lightcurves, gaia_photometry)]
 SUITE_CHECKS = [_suite_check(m) for m in pipeline.MODALITIES]
-GATE_CHECKS = [
-    check
-    for modality in pipeline.MODALITIES
-    for check in (
-        _gate_check(
-            modality,
-            "floors",
-            ("floor:",),
-            f"{modality} model meets its floors {evaluation.FLOORS[modality]}.",
-        ),
-        _gate_check(
-            modality,
-            "beats_baseline",
-            ("not_worse_than_baseline:", "beats_baseline:"),
-            f"{modality} model: no primary metric worse than the baseline's, one strictly better.",
-        ),
-    )
-]
+GATE_CHECKS = [_gate_checks(modality) for modality in pipeline.MODALITIES]
 CHECKS = [*INGEST_CHECKS, *SUITE_CHECKS, no_source_in_two_splits, *GATE_CHECKS]

@@ -1,54 +1,31 @@
 """Cortex assets: configure -> build -> train -> simulate -> validate -> promote (thin wiring)."""
 
 import hashlib
-import json
+from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import numpy as np
 
 from brainstar.core import pools
 from brainstar.domain.cortex import metrics, network, params, simulation, training, validation
+from platform_assets.cortex import layout
+from platform_assets.cortex.settings import ColumnSettings, config_payload, read_config
 from platform_assets.metadata import markdown_table
+from platform_assets.operations.celery import queue_op_tags
 from platform_assets.operations.k8s import gpu_op_tags
 from resources import TorchDevice, Warehouse
 
 GROUP = "cortex"
 OWNERS = ["team:cortex"]
-CONFIG_FILE = "config.json"
-NETWORK_FILE = "network.npz"
-TRAINING_FILE = "training.json"
-WEIGHTS_FILE = "weights.npz"
-PLASTICITY_FILE = "plasticity.json"
-ACTIVITY_FILE = "activity.json"
-SPIKES_FILE = "spikes.npz"
-GATES_FILE = "gates.json"
-REPORT_FILE = "report.html"
-PROMOTED_FILE = "promoted.json"
 
 
-class ColumnSettings(dg.Config):
-    """Run configuration of the column. Defaults: N_scaling = K_scaling = 0.1, 10 s after 0.5 s."""
-
-    n_scaling: float = 0.1
-    k_scaling: float = 0.1
-    t_sim_ms: float = 10_000.0
-    warmup_ms: float = 500.0
-    seed: int = 55
-    threads: int = 2
-    poisson_input: bool = True
-    stdp_rule: str = "bipoo"
-    stdp: bool = True
-    dopamine: bool = True
-    acetylcholine: float = 0.0  # tonic levels in [0, 1]: see brainstar/domain/cortex/neuromodulation.py
-    norepinephrine: float = 0.0
-    serotonin: float = 0.0
-    training_seeds: list[int] = [0, 1, 2]
-    distal_reward_seconds: int = 1200
-
-
-def _config(warehouse: Warehouse) -> params.ColumnConfig:
-    path = warehouse.file(["cortex", "biological_config"], CONFIG_FILE)
-    return params.config_from_dict(json.loads(path.read_text())["column"])
+def _runs_in(pool: str) -> dict[str, Any]:
+    """A step's pool and op tags: the pool's Celery queue, and a GPU node for the GPU pool only."""
+    op_tags = queue_op_tags(pool)
+    if pool == pools.GPU:
+        op_tags = {**gpu_op_tags(), **op_tags}
+    return {"pool": pool, "op_tags": op_tags}
 
 
 @dg.asset(
@@ -60,28 +37,10 @@ def _config(warehouse: Warehouse) -> params.ColumnConfig:
     code_version="1",
 )
 def biological_config(config: ColumnSettings, warehouse: Warehouse) -> dg.MaterializeResult:
-    column = params.ColumnConfig(
-        n_scaling=config.n_scaling,
-        k_scaling=config.k_scaling,
-        t_sim_ms=config.t_sim_ms,
-        warmup_ms=config.warmup_ms,
-        seed=config.seed,
-        threads=config.threads,
-        poisson_input=config.poisson_input,
-        plasticity=params.PlasticityConfig(
-            stdp=config.stdp,
-            stdp_rule=config.stdp_rule,
-            dopamine=config.dopamine,
-            acetylcholine=config.acetylcholine,
-            norepinephrine=config.norepinephrine,
-            serotonin=config.serotonin,
-        ),
-    ).validate()
+    column = config.column()
     derived = params.derive(column)
     payload = {
-        "column": params.config_to_dict(column),
-        "training_seeds": config.training_seeds,
-        "distal_reward_seconds": config.distal_reward_seconds,
+        **config_payload(config, column),
         "derived": {
             "populations": list(derived.populations),
             "num_neurons": derived.num_neurons.tolist(),
@@ -90,7 +49,7 @@ def biological_config(config: ColumnSettings, warehouse: Warehouse) -> dg.Materi
             "dc_amp_pa": derived.dc_amp_pa.tolist(),
         },
     }
-    path = warehouse.write_json(warehouse.file(["cortex", "biological_config"], CONFIG_FILE), payload)
+    path = warehouse.write_json(layout.CONFIG.path(warehouse), payload)
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(path)),
@@ -109,14 +68,13 @@ def biological_config(config: ColumnSettings, warehouse: Warehouse) -> dg.Materi
     group_name=GROUP,
     owners=OWNERS,
     kinds={"numpy"},
-    pool=pools.PROCESSING,
+    **_runs_in(pools.PROCESSING),
     description="PD14 connectivity (fixed total synapse number per projection) as CSR arrays.",
     code_version="1",
 )
 def column_network(warehouse: Warehouse) -> dg.MaterializeResult:
-    config = _config(warehouse)
-    built = network.build_network(config)
-    target = warehouse.file(["cortex", "column_network"], NETWORK_FILE)
+    built = network.build_network(read_config(warehouse).column)
+    target = layout.NETWORK.path(warehouse)
     with warehouse.atomic_path(target) as tmp:
         network.save_network(str(tmp), built)
     excitatory = built.weights > 0
@@ -134,27 +92,25 @@ def column_network(warehouse: Warehouse) -> dg.MaterializeResult:
 
 @dg.asset(
     key=["cortex", "trained_column"],
-    deps=[column_network],
+    deps=[biological_config],
     group_name=GROUP,
     owners=OWNERS,
     kinds={"python", "scikitlearn"},
-    pool=pools.GPU,
-    op_tags=gpu_op_tags(),
+    # numpy and scikit-learn only: a CPU step, whatever device the deployment has.
+    **_runs_in(pools.PROCESSING),
     description="L4->L2/3 synapses trained on digits with DA-STDP, plus the plasticity experiments.",
     code_version="1",
 )
 def trained_column(warehouse: Warehouse) -> dg.MaterializeResult:
-    config = _config(warehouse)
-    stored = json.loads(warehouse.file(["cortex", "biological_config"], CONFIG_FILE).read_text())
-    seeds = tuple(stored["training_seeds"])
-    result = training.evaluate_seeds(seeds, training.config_for(config.plasticity))
+    stored = read_config(warehouse)
+    seeds = stored.training_seeds
+    result = training.evaluate_seeds(seeds, training.config_for(stored.column.plasticity))
     weights = result.pop("_weights")
-    folder = ["cortex", "trained_column"]
-    with warehouse.atomic_path(warehouse.file(folder, WEIGHTS_FILE)) as tmp, open(tmp, "wb") as handle:
+    with warehouse.atomic_path(layout.WEIGHTS.path(warehouse)) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, **{f"seed_{s}": w for s, w in zip(seeds, weights, strict=True)})
-    warehouse.write_json(warehouse.file(folder, TRAINING_FILE), result)
-    plast = validation.plasticity_suite(config, distal_reward_seconds=stored["distal_reward_seconds"])
-    warehouse.write_json(warehouse.file(folder, PLASTICITY_FILE), plast)
+    warehouse.write_json(layout.TRAINING.path(warehouse), result)
+    plast = validation.plasticity_suite(stored.column, distal_reward_seconds=stored.distal_reward_seconds)
+    warehouse.write_json(layout.PLASTICITY.path(warehouse), plast)
     return dg.MaterializeResult(
         metadata={
             "trained_accuracy_mean": float(np.mean(result["trained_accuracy"])),
@@ -169,23 +125,22 @@ def trained_column(warehouse: Warehouse) -> dg.MaterializeResult:
 
 @dg.asset(
     key=["cortex", "column_activity"],
-    deps=[trained_column],
+    deps=[biological_config, column_network],
     group_name=GROUP,
     owners=OWNERS,
     kinds={"numba"},
-    pool=pools.GPU,
-    op_tags=gpu_op_tags(),
+    # The GPU pool and node because, on a CUDA TorchDevice, the torch engine reruns the simulation.
+    **_runs_in(pools.GPU),
     description="Spontaneous activity of the column (numba engine): rates, CV ISI, correlations.",
     code_version="1",
 )
 def column_activity(warehouse: Warehouse, torch_device: TorchDevice) -> dg.MaterializeResult:
-    config = _config(warehouse)
-    built = network.load_network(str(warehouse.file(["cortex", "column_network"], NETWORK_FILE)), config)
+    config = read_config(warehouse).column
+    built = network.load_network(str(layout.NETWORK.path(warehouse)), config)
     spikes = simulation.run_engine(config, built, "numba")
     summary = simulation.summarize_run(config, built, spikes, "numba", None)
-    folder = ["cortex", "column_activity"]
-    warehouse.write_json(warehouse.file(folder, ACTIVITY_FILE), summary)
-    with warehouse.atomic_path(warehouse.file(folder, SPIKES_FILE)) as tmp, open(tmp, "wb") as handle:
+    warehouse.write_json(layout.ACTIVITY.path(warehouse), summary)
+    with warehouse.atomic_path(layout.SPIKES.path(warehouse)) as tmp, open(tmp, "wb") as handle:
         np.savez(
             handle,
             times_ms=spikes.times_ms,
@@ -204,7 +159,7 @@ def column_activity(warehouse: Warehouse, torch_device: TorchDevice) -> dg.Mater
             "torch",
             None,
         )
-        warehouse.write_json(warehouse.file(folder, "activity_torch.json"), gpu)
+        warehouse.write_json(layout.ACTIVITY_TORCH.path(warehouse), gpu)
         crosscheck = {
             "torch_max_rate_difference_hz": max(
                 abs(gpu["populations"][p]["rate_hz"] - v["rate_hz"]) for p, v in pops.items()
@@ -225,32 +180,30 @@ def column_activity(warehouse: Warehouse, torch_device: TorchDevice) -> dg.Mater
 
 @dg.asset(
     key=["cortex", "validation_report"],
-    deps=[column_activity],
+    deps=[biological_config, trained_column, column_activity],
     group_name=GROUP,
     owners=OWNERS,
     kinds={"html", "matplotlib"},
-    pool=pools.PROCESSING,
+    **_runs_in(pools.PROCESSING),
     description="Gates against NEST and published biology, and the HTML report with plots.",
     code_version="1",
 )
 def validation_report(warehouse: Warehouse) -> dg.MaterializeResult:
-    config = _config(warehouse)
-    activity = json.loads(warehouse.file(["cortex", "column_activity"], ACTIVITY_FILE).read_text())
-    plast = json.loads(warehouse.file(["cortex", "trained_column"], PLASTICITY_FILE).read_text())
-    trained = json.loads(warehouse.file(["cortex", "trained_column"], TRAINING_FILE).read_text())
-    reference = validation.load_reference(config)
+    activity = layout.ACTIVITY.read_json(warehouse)
+    plast = layout.PLASTICITY.read_json(warehouse)
+    trained = layout.TRAINING.read_json(warehouse)
+    reference = validation.load_reference(read_config(warehouse).column)
     gate_list = validation.evaluate_gates(activity, plast, trained, reference)
-    folder = ["cortex", "validation_report"]
-    warehouse.write_json(warehouse.file(folder, GATES_FILE), [g.as_dict() for g in gate_list])
+    warehouse.write_json(layout.GATES.path(warehouse), [g.as_dict() for g in gate_list])
     page = validation.build_report_html(
         activity,
-        warehouse.file(["cortex", "column_activity"], SPIKES_FILE),
+        layout.SPIKES.path(warehouse),
         plast,
         trained,
         reference,
         gate_list,
     )
-    target = warehouse.file(folder, REPORT_FILE)
+    target = layout.REPORT.path(warehouse)
     with warehouse.atomic_path(target) as tmp:
         tmp.write_text(page)
     return dg.MaterializeResult(
@@ -270,7 +223,8 @@ def validation_report(warehouse: Warehouse) -> dg.MaterializeResult:
 
 @dg.asset(
     key=["cortex", "promoted_column"],
-    deps=[validation_report],
+    # It hashes the config, network and weights it names, not only the report.
+    deps=[biological_config, column_network, trained_column, validation_report],
     group_name=GROUP,
     owners=OWNERS,
     kinds={"python"},
@@ -278,25 +232,26 @@ def validation_report(warehouse: Warehouse) -> dg.MaterializeResult:
     code_version="1",
 )
 def promoted_column(warehouse: Warehouse) -> dg.MaterializeResult:
-    gate_list = json.loads(warehouse.file(["cortex", "validation_report"], GATES_FILE).read_text())
+    gate_list = layout.GATES.read_json(warehouse)
     failed = [g["name"] for g in gate_list if not g["passed"]]
     if failed:
         # Blocking checks already stop this asset; this guards direct materialization.
         raise dg.Failure(f"column not promoted, failed gates: {', '.join(failed)}")
     files = {
-        "config": warehouse.file(["cortex", "biological_config"], CONFIG_FILE),
-        "network": warehouse.file(["cortex", "column_network"], NETWORK_FILE),
-        "weights": warehouse.file(["cortex", "trained_column"], WEIGHTS_FILE),
-        "report": warehouse.file(["cortex", "validation_report"], REPORT_FILE),
+        "config": layout.CONFIG,
+        "network": layout.NETWORK,
+        "weights": layout.WEIGHTS,
+        "report": layout.REPORT,
     }
-    manifest = {
-        name: {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
-        for name, path in files.items()
-    }
-    path = warehouse.write_json(warehouse.file(["cortex", "promoted_column"], PROMOTED_FILE), manifest)
+    manifest = {name: _fingerprint(file.path(warehouse)) for name, file in files.items()}
+    path = warehouse.write_json(layout.PROMOTED.path(warehouse), manifest)
     return dg.MaterializeResult(
         metadata={"path": dg.MetadataValue.path(str(path)), "gates_passed": len(gate_list)}
     )
+
+
+def _fingerprint(path: Path) -> dict[str, str]:
+    return {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
 
 
 ASSETS = [

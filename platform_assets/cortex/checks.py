@@ -1,10 +1,14 @@
-"""Blocking gates on the validation report: each reads gates.json and reports measured/reference/tolerance."""
+"""Blocking gates on the validation report: one op reads gates.json once and reports every gate.
 
-import json
+Each check reports the measured value, the reference and the tolerance of the gates it covers.
+"""
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 import dagster as dg
 
-from platform_assets.cortex.assets import GATES_FILE, validation_report
+from platform_assets.cortex import layout
 from resources import Warehouse
 
 # check name -> (gate names in gates.json, one-line description)
@@ -32,11 +36,18 @@ GATES = {
     ),
 }
 
+SPECS = [
+    dg.AssetCheckSpec(name, asset=layout.GATES.key, description=description, blocking=True)
+    for name, (_, description) in GATES.items()
+]
 
-def _gate_result(warehouse: Warehouse, names: tuple[str, ...]) -> dg.AssetCheckResult:
-    gates = {g["name"]: g for g in json.loads(warehouse.file(validation_report.key, GATES_FILE).read_text())}
-    chosen = [gates[name] for name in names]
+
+def gate_result(check_name: str, gates: Mapping[str, Mapping[str, Any]]) -> dg.AssetCheckResult:
+    """The result of one check from the gates it covers (``gates`` by gate name)."""
+    chosen = [gates[name] for name in GATES[check_name][0]]
     return dg.AssetCheckResult(
+        check_name=check_name,
+        asset_key=layout.GATES.key,
         passed=all(g["passed"] for g in chosen),
         severity=dg.AssetCheckSeverity.ERROR,
         description="; ".join(f"{g['name']}: {g['detail']}" for g in chosen),
@@ -48,12 +59,15 @@ def _gate_result(warehouse: Warehouse, names: tuple[str, ...]) -> dg.AssetCheckR
     )
 
 
-def _gate_check(name: str, gate_names: tuple[str, ...], description: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=validation_report, name=name, blocking=True, description=description)
-    def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
-        return _gate_result(warehouse, gate_names)
-
-    return _check
+def gate_results(gate_list: Sequence[Mapping[str, Any]]) -> Iterator[dg.AssetCheckResult]:
+    gates = {g["name"]: g for g in gate_list}
+    for name in GATES:
+        yield gate_result(name, gates)
 
 
-ALL_CHECKS = [_gate_check(name, gate_names, text) for name, (gate_names, text) in GATES.items()]
+@dg.multi_asset_check(specs=SPECS, name="cortex_validation_gates")
+def validation_gates(warehouse: Warehouse) -> Iterator[dg.AssetCheckResult]:
+    yield from gate_results(layout.GATES.read_json(warehouse))
+
+
+ALL_CHECKS = [validation_gates]

@@ -5,6 +5,7 @@ and returns metadata; files are written atomically by those modules.
 """
 
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -13,12 +14,22 @@ import pandas as pd
 
 from brainstar.core import pools
 from brainstar.core.atomic import atomic_path, write_json_atomic
-from brainstar.domain.neuro import bids, cohort, dicom, dwi_session, parcellation, preprocess, reconstruction
+from brainstar.domain.neuro import (
+    bids,
+    cohort,
+    dcm2niix,
+    dicom_headers,
+    dwi_session,
+    parcellation,
+    preprocess,
+    reconstruction,
+)
 from brainstar.domain.neuro import tractography as tracking
 from brainstar.domain.neuro.nifti import labels_on_grid, save_nifti
-from brainstar.domain.neuro.outputs import SessionOutputs
 from platform_assets.metadata import qc_table
+from platform_assets.neuro.layout import SessionOutputs, cohort_table_path, processed_sessions
 from platform_assets.neuro.partitions import neuro_sessions
+from platform_assets.operations.celery import queue_op_tags
 from platform_assets.operations.retries import TRANSIENT_RETRY_POLICY, fail_fast_unless_transient
 from resources import LandingZone, Warehouse
 
@@ -26,37 +37,42 @@ GROUP = "neuro"
 OWNERS = ["team:neuro"]
 
 
-def _session_asset(name: str, description: str, kinds: set[str], **kwargs):
-    """A per-session asset: transient I/O errors retry with backoff, bad input fails at once."""
+def _session_asset(
+    name: str, kinds: set[str], pool: str, deps: Sequence[dg.AssetsDefinition] = ()
+) -> Callable[[Callable[..., dg.MaterializeResult]], dg.AssetsDefinition]:
+    """A per-session asset described by its docstring, whose steps take a slot of ``pool`` and
+    go to that pool's queue: transient I/O errors retry with backoff, bad input fails at once."""
     decorate = dg.asset(
         key=["neuro", name],
         partitions_def=neuro_sessions,
         group_name=GROUP,
         owners=OWNERS,
         kinds=kinds,
-        description=description,
+        deps=list(deps),
         code_version="1",
         retry_policy=TRANSIENT_RETRY_POLICY,
-        **kwargs,
+        pool=pool,
+        op_tags=queue_op_tags(pool),
     )
     return lambda function: decorate(fail_fast_unless_transient(function))
 
 
-@_session_asset(
-    "raw_session",
-    "Inventory and header validation of one landed diffusion session.",
-    {"nifti", "dicom"},
-    pool=pools.BIDS,
-)
+@_session_asset("raw_session", {"nifti", "dicom"}, pools.BIDS)
 def raw_session(
     context: dg.AssetExecutionContext, landing_zone: LandingZone, warehouse: Warehouse
 ) -> dg.MaterializeResult:
+    """Inventory and header validation of one landed diffusion session."""
     session_dir = landing_zone.session_dir(context.partition_key)
     if not session_dir.is_dir():
         raise dwi_session.SessionInputError(session_dir, "session folder is missing from the landing zone")
     if (session_dir / "dicom").is_dir():
-        inventory = dicom.inspect_dicom_series(session_dir / "dicom")
-        record = {"format": "dicom", "source": str(session_dir / "dicom"), "headers": inventory.as_dict()}
+        inventory = dicom_headers.inspect_dicom_series(session_dir / "dicom")
+        record = {
+            "format": "dicom",
+            "source": str(session_dir / "dicom"),
+            "files": {name: str(path) for name, path in dwi_session.optional_files(session_dir).items()},
+            "headers": inventory.as_dict(),
+        }
         summary = {"n_volumes": inventory.n_volumes, "n_files": inventory.n_files}
     else:
         files = dwi_session.find_nifti_session(session_dir)
@@ -72,7 +88,7 @@ def raw_session(
             "n_b0": report.n_b0,
             "bvalue_max_s_per_mm2": report.bvalue_max,
         }
-    path = write_json_atomic(SessionOutputs(warehouse.path, context.partition_key).inventory, record)
+    path = write_json_atomic(SessionOutputs(warehouse, context.partition_key).inventory, record)
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(path)),
@@ -83,20 +99,15 @@ def raw_session(
     )
 
 
-@_session_asset(
-    "bids_session",
-    "The session as BIDS: sub-X/ses-Y/dwi/*_dwi.{nii.gz,bval,bvec,json}.",
-    {"bids"},
-    deps=[raw_session],
-    pool=pools.BIDS,
-)
+@_session_asset("bids_session", {"bids"}, pools.BIDS, deps=[raw_session])
 def bids_session(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    outputs = SessionOutputs(warehouse.path, context.partition_key)
+    """The session as BIDS: sub-X/ses-Y/dwi/*_dwi.{nii.gz,bval,bvec,json}."""
+    outputs = SessionOutputs(warehouse, context.partition_key)
     inventory = json.loads(outputs.inventory.read_text())
     target = outputs.bids
     if inventory["format"] == "dicom":
         target.folder.mkdir(parents=True, exist_ok=True)
-        converted = dicom.convert_dicom_to_nifti(Path(inventory["source"]), target.folder, target.stem)
+        converted = dcm2niix.convert_dicom_to_nifti(Path(inventory["source"]), target.folder, target.stem)
         bids.place_converted_series(converted.paths(), target)
         dwi_session.inspect_headers(target.files)  # dcm2niix's gradients must match its volumes
     else:
@@ -106,20 +117,17 @@ def bids_session(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
         metadata={
             "path": dg.MetadataValue.path(str(target.folder)),
             "dataset_root": dg.MetadataValue.path(str(target.root)),
-            "converter": "dcm2niix " + dicom.dcm2niix_version() if inventory["format"] == "dicom" else "copy",
+            "converter": "dcm2niix " + dcm2niix.dcm2niix_version()
+            if inventory["format"] == "dicom"
+            else "copy",
         }
     )
 
 
-@_session_asset(
-    "preprocessed_dwi",
-    "QSIPrep-like preprocessing: MP-PCA denoising, Gibbs unringing, rigid motion correction, brain mask.",
-    {"nifti", "dipy"},
-    deps=[bids_session],
-    pool=pools.HEAVY,
-)
+@_session_asset("preprocessed_dwi", {"nifti", "dipy"}, pools.HEAVY, deps=[bids_session])
 def preprocessed_dwi(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    outputs = SessionOutputs(warehouse.path, context.partition_key)
+    """QSIPrep-like preprocessing: MP-PCA denoising, Gibbs unringing, rigid motion correction, brain mask."""
+    outputs = SessionOutputs(warehouse, context.partition_key)
     data, affine, bvals, bvecs = bids.load_series(outputs.bids)
     result = preprocess.preprocess(data, bvals, bvecs, affine)
     save_nifti(result.data, affine, outputs.preprocessed("dwi.nii.gz"))
@@ -165,15 +173,10 @@ def load_preprocessed(
     return np.asarray(image.get_fdata(dtype=np.float32)), image.affine, bvals, bvecs, mask
 
 
-@_session_asset(
-    "dti_maps",
-    "Diffusion tensor maps FA, MD, AD, RD (dipy TensorModel, WLS) as NIfTI.",
-    {"nifti", "dipy"},
-    deps=[preprocessed_dwi],
-    pool=pools.PROCESSING,
-)
+@_session_asset("dti_maps", {"nifti", "dipy"}, pools.PROCESSING, deps=[preprocessed_dwi])
 def dti_maps(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    outputs = SessionOutputs(warehouse.path, context.partition_key)
+    """Diffusion tensor maps FA, MD, AD, RD (dipy TensorModel, WLS) as NIfTI."""
+    outputs = SessionOutputs(warehouse, context.partition_key)
     data, affine, bvals, bvecs, mask = load_preprocessed(outputs)
     maps = reconstruction.fit_tensor(data, bvals, bvecs, mask)
     for name, values in maps.scalars().items():
@@ -187,22 +190,19 @@ def dti_maps(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mate
     )
 
 
+# raw_session: the label image it recorded; preprocessed_dwi: the brain mask and its grid.
 @_session_asset(
-    "parcellation_stats",
-    "Per-region mean/median/SD/IQR/coverage of FA, MD, AD, RD (QSIParc's table).",
-    {"parquet"},
-    deps=[dti_maps],
-    pool=pools.PROCESSING,
+    "parcellation_stats", {"parquet"}, pools.PROCESSING, deps=[raw_session, preprocessed_dwi, dti_maps]
 )
-def parcellation_stats(
-    context: dg.AssetExecutionContext, landing_zone: LandingZone, warehouse: Warehouse
-) -> dg.MaterializeResult:
-    outputs = SessionOutputs(warehouse.path, context.partition_key)
+def parcellation_stats(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    """Per-region mean/median/SD/IQR/coverage of FA, MD, AD, RD (QSIParc's table)."""
+    outputs = SessionOutputs(warehouse, context.partition_key)
     mask_image = dwi_session.load_image(outputs.preprocessed("mask.nii.gz"))
     mask = np.asarray(mask_image.dataobj).astype(bool)
-    landed_labels = landing_zone.session_dir(context.partition_key) / "labels.nii.gz"
-    if landed_labels.is_file():
-        labels, source = labels_on_grid(landed_labels, mask.shape, mask_image.affine), "session labels.nii.gz"
+    recorded_labels = json.loads(outputs.inventory.read_text())["files"].get("labels")
+    if recorded_labels is not None:
+        labels = labels_on_grid(Path(recorded_labels), mask.shape, mask_image.affine)
+        source = "session labels.nii.gz"
     else:
         labels, source = parcellation.octant_labels(mask), "fallback: octants of the brain mask"
     maps = {
@@ -228,14 +228,11 @@ def parcellation_stats(
 
 
 @_session_asset(
-    "connectome",
-    "Deterministic tractography on tensor peaks and the region-by-region streamline-count matrix.",
-    {"numpy", "dipy"},
-    deps=[parcellation_stats],
-    pool=pools.PROCESSING,
+    "connectome", {"numpy", "dipy"}, pools.PROCESSING, deps=[preprocessed_dwi, dti_maps, parcellation_stats]
 )
 def connectome(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    outputs = SessionOutputs(warehouse.path, context.partition_key)
+    """Deterministic tractography on tensor peaks and the region-by-region streamline-count matrix."""
+    outputs = SessionOutputs(warehouse, context.partition_key)
     data, affine, bvals, bvecs, mask = load_preprocessed(outputs)
     fa = np.asarray(dwi_session.load_image(outputs.dti_map("fa")).dataobj)
     labels = np.asarray(dwi_session.load_image(outputs.labels).dataobj).astype(np.int16)
@@ -270,8 +267,10 @@ def connectome(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Ma
     code_version="1",
 )
 def cohort_table(warehouse: Warehouse) -> dg.MaterializeResult:
-    table = cohort.collect(warehouse.path)
-    path = warehouse.file(["neuro", "cohort_table"], "cohort.parquet")
+    table = cohort.collect(
+        (s.partition_key, s.preprocessed("qc.json"), s.regional_stats) for s in processed_sessions(warehouse)
+    )
+    path = cohort_table_path(warehouse)
     with atomic_path(path) as tmp:
         table.to_parquet(tmp, index=False)
     return dg.MaterializeResult(

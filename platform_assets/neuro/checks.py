@@ -5,20 +5,28 @@ the same run and no other session's (each session runs in its own run).
 """
 
 import json
+from collections.abc import Iterator
 
 import dagster as dg
 import numpy as np
 import pandas as pd
 
 from brainstar.domain.neuro import bids, cohort, dwi_session
-from brainstar.domain.neuro.outputs import SessionOutputs
 from platform_assets.neuro.assets import bids_session, cohort_table, dti_maps, preprocessed_dwi, raw_session
+from platform_assets.neuro.layout import SessionOutputs, cohort_table_path
 from resources import NeuroQcThresholds, Warehouse
 
 
-def _result(passed: bool, description: str, metadata: dict[str, object]) -> dg.AssetCheckResult:
+def _result(
+    passed: bool, description: str, metadata: dict[str, object], **key: object
+) -> dg.AssetCheckResult:
+    """A failing result is an error; ``key`` names the check inside a multi-asset check."""
     return dg.AssetCheckResult(
-        passed=bool(passed), severity=dg.AssetCheckSeverity.ERROR, description=description, metadata=metadata
+        passed=bool(passed),
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=description,
+        metadata=metadata,
+        **key,
     )
 
 
@@ -28,7 +36,7 @@ def _result(passed: bool, description: str, metadata: dict[str, object]) -> dg.A
     description="Headers agree: gradients match the 4th dimension, b-values plausible, unit b-vectors.",
 )
 def headers_consistent(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-    record = json.loads(SessionOutputs(warehouse.path, context.partition_key).inventory.read_text())
+    record = json.loads(SessionOutputs(warehouse, context.partition_key).inventory.read_text())
     headers = record["headers"]
     return _result(
         not headers["issues"],
@@ -39,49 +47,59 @@ def headers_consistent(context: dg.AssetCheckExecutionContext, warehouse: Wareho
 
 @dg.asset_check(asset=bids_session, blocking=True, description="The session's files follow the BIDS layout.")
 def bids_layout_valid(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-    problems = bids.validate_layout(SessionOutputs(warehouse.path, context.partition_key).bids)
+    problems = bids.validate_layout(SessionOutputs(warehouse, context.partition_key).bids)
     return _result(not problems, "; ".join(problems) or "valid BIDS layout", {"problems": problems})
 
 
-@dg.asset_check(
-    asset=preprocessed_dwi,
-    blocking=True,
-    description="Brain mask covers a plausible share of the field of view.",
+# Both gates bound a value that preprocessed_dwi also reports as metadata, but their limits
+# come from the neuro_qc resource at run time, which build_metadata_bounds_checks (bounds
+# fixed when the definitions load) cannot take; so they read qc.json once, here.
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(
+            "mask_coverage_plausible",
+            asset=preprocessed_dwi,
+            blocking=True,
+            description="Brain mask covers a plausible share of the field of view.",
+        ),
+        dg.AssetCheckSpec(
+            "motion_within_limit",
+            asset=preprocessed_dwi,
+            blocking=True,
+            description="Largest framewise displacement stays below the configured limit (mm).",
+        ),
+    ]
 )
-def mask_coverage_plausible(
+def preprocessing_qc_gates(
     context: dg.AssetCheckExecutionContext, warehouse: Warehouse, neuro_qc: NeuroQcThresholds
-) -> dg.AssetCheckResult:
-    qc = json.loads(SessionOutputs(warehouse.path, context.partition_key).preprocessed("qc.json").read_text())
+) -> Iterator[dg.AssetCheckResult]:
+    qc = json.loads(SessionOutputs(warehouse, context.partition_key).preprocessed("qc.json").read_text())
     low, high = neuro_qc.mask_fraction_min, neuro_qc.mask_fraction_max
-    return _result(
+    yield _result(
         low <= qc["mask_fraction"] <= high,
         f"mask covers {qc['mask_fraction']:.1%} of the FOV (allowed {low:.0%} to {high:.0%})",
         {"mask_fraction": qc["mask_fraction"], "mask_voxels": qc["mask_voxels"], "min": low, "max": high},
+        asset_key=preprocessed_dwi.key,
+        check_name="mask_coverage_plausible",
     )
-
-
-@dg.asset_check(
-    asset=preprocessed_dwi,
-    blocking=True,
-    description="Largest framewise displacement stays below the configured limit (mm).",
-)
-def motion_within_limit(
-    context: dg.AssetCheckExecutionContext, warehouse: Warehouse, neuro_qc: NeuroQcThresholds
-) -> dg.AssetCheckResult:
-    qc = json.loads(SessionOutputs(warehouse.path, context.partition_key).preprocessed("qc.json").read_text())
     limit = neuro_qc.max_framewise_displacement_mm
-    return _result(
+    yield _result(
         qc["fd_max_mm"] < limit,
         f"max FD {qc['fd_max_mm']:.2f} mm (limit {limit:g} mm)",
         {"fd_max_mm": qc["fd_max_mm"], "fd_mean_mm": qc["fd_mean_mm"], "limit_mm": limit},
+        asset_key=preprocessed_dwi.key,
+        check_name="motion_within_limit",
     )
 
 
 @dg.asset_check(
-    asset=dti_maps, blocking=True, description="FA lies in [0, 1] with no NaN inside the brain mask."
+    asset=dti_maps,
+    additional_deps=[preprocessed_dwi],  # the brain mask
+    blocking=True,
+    description="FA lies in [0, 1] with no NaN inside the brain mask.",
 )
 def fa_valid(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-    outputs = SessionOutputs(warehouse.path, context.partition_key)
+    outputs = SessionOutputs(warehouse, context.partition_key)
     fa = np.asarray(dwi_session.load_image(outputs.dti_map("fa")).get_fdata())
     mask = np.asarray(dwi_session.load_image(outputs.preprocessed("mask.nii.gz")).dataobj).astype(bool)
     inside = fa[mask]
@@ -100,7 +118,7 @@ def fa_valid(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg
     description="Flags sessions whose QC metrics are outliers across the cohort (robust z-score; warning).",
 )
 def cohort_outliers(warehouse: Warehouse, neuro_qc: NeuroQcThresholds) -> dg.AssetCheckResult:
-    table = pd.read_parquet(warehouse.file(["neuro", "cohort_table"], "cohort.parquet"))
+    table = pd.read_parquet(cohort_table_path(warehouse))
     flagged = cohort.outliers(table, neuro_qc.outlier_robust_z)
     return dg.AssetCheckResult(
         passed=flagged.empty,
@@ -119,7 +137,6 @@ def cohort_outliers(warehouse: Warehouse, neuro_qc: NeuroQcThresholds) -> dg.Ass
 session_checks = [
     headers_consistent,
     bids_layout_valid,
-    mask_coverage_plausible,
-    motion_within_limit,
+    preprocessing_qc_gates,
     fa_valid,
 ]

@@ -4,16 +4,15 @@ import dagster as dg
 
 from platform_assets.neuro import assets, checks
 from platform_assets.neuro.jobs import neuro_session_job
-from platform_assets.neuro.schedules import neuro_rescan_schedule
-from sensors.neuro_sessions import neuro_sessions_sensor
+from sensors.neuro_sessions import neuro_rescan_sensor, neuro_sessions_sensor
 
 defs = dg.Definitions(
     assets=[*assets.session_assets, assets.cohort_table],
     asset_checks=[*checks.session_checks, checks.cohort_outliers],
     jobs=[neuro_session_job],
-    schedules=[neuro_rescan_schedule],
     sensors=[
         neuro_sessions_sensor,
+        neuro_rescan_sensor,
         dg.AutomationConditionSensorDefinition(
             "neuro_automation_sensor",
             target=dg.AssetSelection.assets(["neuro", "cohort_table"]),

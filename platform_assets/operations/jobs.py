@@ -45,3 +45,23 @@ def remove_stale_temporary_outputs(context: dg.OpExecutionContext, warehouse: Wa
 )
 def cleanup_job() -> None:
     remove_stale_temporary_outputs()
+
+
+# One named job per domain, and one holding every asset: `brainstar trigger --select` runs a
+# selection in the smallest of these that holds it, so runs and their notifications carry a
+# real job name (never Dagster's implicit asset job).
+cortex_job = dg.define_asset_job(
+    name="cortex_job",
+    selection=dg.AssetSelection.groups("cortex").materializable(),
+    description="The cortical column: configuration, network, training, validation and promotion.",
+)
+astro_job = dg.define_asset_job(
+    name="astro_job",
+    selection=dg.AssetSelection.groups("astro").materializable(),
+    description="The astro pipeline: survey files, features and the three models.",
+)
+all_assets_job = dg.define_asset_job(
+    name="all_assets_job",
+    selection=dg.AssetSelection.all().materializable(),
+    description="Every asset; launches selections that span domains.",
+)

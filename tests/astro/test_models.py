@@ -8,19 +8,20 @@ import pytest
 import torch
 
 from brainstar.domain.astro import photometry, spectra, split, training
-from brainstar.domain.astro.demo import surveys as demo
+from brainstar.domain.astro.demo import gaia, sdss
+from brainstar.domain.astro.demo.stars import DemoStar, draw_stars
 
 
-def _stars(n: int, seed: int) -> list[demo.DemoStar]:
-    return demo.draw_stars(np.random.default_rng(seed), n)
+def _stars(n: int, seed: int) -> list[DemoStar]:
+    return draw_stars(np.random.default_rng(seed), n)
 
 
 def test_sed_model_recovers_teff_from_gaia_photometry() -> None:
     rng = np.random.default_rng(1)
     stars = _stars(500, 1)
-    gaia = pd.DataFrame([demo.gaia_row(star, rng) for star in stars])
-    keep = photometry.GaiaCuts().mask(gaia)
-    frame = pd.concat([gaia[["source_id"]], photometry.sed_features(gaia)], axis=1)
+    rows = pd.DataFrame([gaia.gaia_row(star, rng) for star in stars])
+    keep = photometry.GaiaCuts().mask(rows)
+    frame = pd.concat([rows[["source_id"]], photometry.sed_features(rows)], axis=1)
     frame["teff_k"] = [star.params.teff_k for star in stars]  # the true Teff
     frame = frame[keep].reset_index(drop=True)
     splits = split.assign(frame["source_id"].to_numpy(), split.teff_strata(frame["teff_k"].to_numpy()))
@@ -34,7 +35,7 @@ def test_spectral_model_recovers_stellar_parameters() -> None:
     rng = np.random.default_rng(2)
     rows = []
     for index, star in enumerate(_stars(360, 2)):
-        spec, _ = demo.sdss_spectrum(star, 400, 51800, 1 + index % 600, rng)
+        spec, _ = sdss.sdss_spectrum(star, 400, 51800, 1 + index % 600, rng)
         flux, _, snr = spectra.preprocess(spec.loglam, spec.flux, spec.ivar, spec.and_mask)
         rows.append({"source_id": star.source_id, "flux": flux, "snr": snr, **vars(star.params)})
     frame = pd.DataFrame(rows)

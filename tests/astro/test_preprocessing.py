@@ -5,14 +5,15 @@ from __future__ import annotations
 import numpy as np
 from astropy.timeseries import BoxLeastSquares
 
-from brainstar.domain.astro import lightcurves, periods, physics, spectra
-from brainstar.domain.astro.demo import surveys as demo
+from brainstar.domain.astro import lightcurves, periods, spectra
+from brainstar.domain.astro.demo import physics, sdss
+from brainstar.domain.astro.demo.stars import DemoStar
 
 
 def _spectrum(teff: float = 6000.0, seed: int = 0):
     rng = np.random.default_rng(seed)
-    star = demo.DemoStar(1, 180.0, 1.0, physics.StellarParams(teff, 4.4, 0.0), 300.0, 0.1)
-    return demo.sdss_spectrum(star, 300, 51700, 1, rng)
+    star = DemoStar(1, 180.0, 1.0, physics.StellarParams(teff, 4.4, 0.0), 300.0, 0.1)
+    return sdss.sdss_spectrum(star, 300, 51700, 1, rng)
 
 
 def test_spectrum_is_masked_resampled_and_continuum_normalised() -> None:

@@ -39,12 +39,11 @@ def test_batch_skips_bad_files_and_reads_the_rest(bad_landing: tuple[Path, dict[
 def test_tess_quality_column_is_accepted(tmp_path: Path) -> None:
     import numpy as np
 
-    from brainstar.domain.astro import formats
-    from brainstar.domain.astro.demo import surveys as demo
+    from brainstar.domain.astro.demo import kepler
 
-    lc, _ = demo.kepler_lightcurve(1234567, "quiet", np.random.default_rng(0))
+    lc, _ = kepler.kepler_lightcurve(1234567, "quiet", np.random.default_rng(0))
     path = tmp_path / lc.filename
-    formats.kepler_hdulist(lc, quality_column="QUALITY").writeto(path)
+    kepler.kepler_hdulist(lc, quality_column="QUALITY").writeto(path)
     record = readers.read_kepler_llc(path)
     assert record.kepler_id == 1234567 and record.quality.shape == record.time.shape
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from platform_assets.cortex import assets, checks
+from brainstar.core import pools
+from platform_assets.cortex import assets, checks, layout
 from platform_assets.cortex.definitions import defs
 from resources import TorchDevice, Warehouse, default_resources
 
@@ -16,7 +17,7 @@ from resources import TorchDevice, Warehouse, default_resources
 def test_definitions_load() -> None:
     merged = dg.Definitions.merge(defs, dg.Definitions(resources=default_resources()))
     keys = {key.to_user_string() for key in merged.resolve_asset_graph().get_all_asset_keys()}
-    assert len(merged.resolve_asset_graph().asset_check_keys) == len(checks.ALL_CHECKS)
+    assert len(merged.resolve_asset_graph().asset_check_keys) == len(checks.GATES)
     assert keys == {
         "cortex/biological_config",
         "cortex/column_network",
@@ -44,26 +45,21 @@ def test_failed_gate_blocks_promotion(tmp_path: Path) -> None:
     materialized = {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()}
     assert "cortex/validation_report" in materialized
     assert "cortex/promoted_column" not in materialized
-    report = warehouse.file(["cortex", "validation_report"], assets.REPORT_FILE).read_text()
+    report = layout.REPORT.path(warehouse).read_text()
     assert '<img src="data:image/png;base64,' in report and "FAIL" in report
-    gates = json.loads(warehouse.file(["cortex", "validation_report"], assets.GATES_FILE).read_text())
+    gates = layout.GATES.read_json(warehouse)
     rates = next(g for g in gates if g["name"] == "rates")
     assert not rates["passed"] and "no NEST reference" in rates["detail"]
     evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert evaluations["rates_match_reference"] is False
-    assert not warehouse.file(["cortex", "promoted_column"], assets.PROMOTED_FILE).exists()
+    assert not layout.PROMOTED.path(warehouse).exists()
 
 
 def _fake_upstream(warehouse: Warehouse, passed: bool) -> None:
-    for key, name in [
-        (["cortex", "biological_config"], assets.CONFIG_FILE),
-        (["cortex", "column_network"], assets.NETWORK_FILE),
-        (["cortex", "trained_column"], assets.WEIGHTS_FILE),
-        (["cortex", "validation_report"], assets.REPORT_FILE),
-    ]:
-        path = warehouse.file(key, name)
+    for file in (layout.CONFIG, layout.NETWORK, layout.WEIGHTS, layout.REPORT):
+        path = file.path(warehouse)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(name)
+        path.write_text(file.name)
     gates = [
         {"name": "rates", "passed": True, "measured": 1, "reference": 1, "tolerance": "t", "detail": "d"},
         {
@@ -75,7 +71,7 @@ def _fake_upstream(warehouse: Warehouse, passed: bool) -> None:
             "detail": "d",
         },
     ]
-    warehouse.write_json(warehouse.file(["cortex", "validation_report"], assets.GATES_FILE), gates)
+    warehouse.write_json(layout.GATES.path(warehouse), gates)
 
 
 def test_promotion_writes_a_manifest_only_when_all_gates_pass(tmp_path: Path) -> None:
@@ -83,14 +79,36 @@ def test_promotion_writes_a_manifest_only_when_all_gates_pass(tmp_path: Path) ->
     _fake_upstream(warehouse, passed=True)
     result = dg.materialize([assets.promoted_column], resources={"warehouse": warehouse})
     assert result.success
-    manifest = json.loads(warehouse.file(["cortex", "promoted_column"], assets.PROMOTED_FILE).read_text())
+    manifest = json.loads(layout.PROMOTED.path(warehouse).read_text())
     assert set(manifest) == {"config", "network", "weights", "report"}
     assert all(len(entry["sha256"]) == 64 for entry in manifest.values())
 
     _fake_upstream(warehouse, passed=False)
-    warehouse.file(["cortex", "promoted_column"], assets.PROMOTED_FILE).unlink()
+    layout.PROMOTED.path(warehouse).unlink()
     failed = dg.materialize(
         [assets.promoted_column], resources={"warehouse": warehouse}, raise_on_error=False
     )
     assert not failed.success
-    assert not warehouse.file(["cortex", "promoted_column"], assets.PROMOTED_FILE).exists()
+    assert not layout.PROMOTED.path(warehouse).exists()
+
+
+def test_lineage_names_exactly_the_files_each_asset_reads() -> None:
+    parents = {
+        spec.key.path[-1]: {dep.asset_key.path[-1] for dep in spec.deps}
+        for asset in assets.ASSETS
+        for spec in asset.specs
+    }
+    assert parents == {
+        "biological_config": set(),
+        "column_network": {"biological_config"},
+        "trained_column": {"biological_config"},
+        "column_activity": {"biological_config", "column_network"},
+        "validation_report": {"biological_config", "trained_column", "column_activity"},
+        "promoted_column": {"biological_config", "column_network", "trained_column", "validation_report"},
+    }
+
+
+def test_only_the_torch_simulation_claims_the_gpu() -> None:
+    pools_by_asset = {asset.key.path[-1]: asset.op.pool for asset in assets.ASSETS}
+    assert [name for name, pool in pools_by_asset.items() if pool == pools.GPU] == ["column_activity"]
+    assert pools_by_asset["trained_column"] == pools.PROCESSING

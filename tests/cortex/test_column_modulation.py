@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from brainstar.domain.cortex import training
+from brainstar.domain.cortex.config import ColumnConfig, PlasticityConfig
 from brainstar.domain.cortex.network import build_network
 from brainstar.domain.cortex.neuromodulation import GAINS, modulate_network
-from brainstar.domain.cortex.params import ColumnConfig, PlasticityConfig
 from brainstar.domain.cortex.simulation import simulate
 
 SMALL = ColumnConfig(n_scaling=0.05, k_scaling=0.1, t_sim_ms=400.0, warmup_ms=100.0, seed=3)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from brainstar.domain.cortex import gates
-from brainstar.domain.cortex.engine_numba import _run, propagators, simulate_network
+from brainstar.domain.cortex.config import ColumnConfig, NeuronParams
+from brainstar.domain.cortex.engine_numba import EngineRun, _run, propagators, simulate_network
 from brainstar.domain.cortex.network import build_network
-from brainstar.domain.cortex.params import ColumnConfig, NeuronParams
 from brainstar.domain.cortex.simulation import simulate
 
 
@@ -35,10 +36,10 @@ def test_dc_driven_neuron_fires_with_the_analytic_period() -> None:
 def test_simulation_is_deterministic_and_thread_count_free() -> None:
     config = ColumnConfig(n_scaling=0.02, k_scaling=0.1, t_sim_ms=300.0, warmup_ms=100.0, seed=9)
     net = build_network(config)
-    kwargs = dict(neuron=config.neuron, t_sim_ms=300.0, warmup_ms=100.0, bg_rate_hz=8.0, poisson_input=True)
-    one = simulate_network(net, seed=9, threads=1, **kwargs)
-    two = simulate_network(net, seed=9, threads=2, **kwargs)
-    other = simulate_network(net, seed=10, threads=1, **kwargs)
+    run = EngineRun.of(config)
+    one = simulate_network(net, run, threads=1)
+    two = simulate_network(net, run, threads=2)
+    other = simulate_network(net, replace(run, seed=10), threads=1)
     assert one.senders.size > 100
     np.testing.assert_array_equal(one.senders, two.senders)
     np.testing.assert_array_equal(one.times_ms, two.times_ms)

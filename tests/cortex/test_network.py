@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from brainstar.domain.cortex.config import ColumnConfig
 from brainstar.domain.cortex.network import build_network, load_network, save_network
-from brainstar.domain.cortex.params import ColumnConfig
 
 CONFIG = ColumnConfig(n_scaling=0.02, k_scaling=0.1, seed=3)
 
@@ -55,7 +55,7 @@ def test_build_is_deterministic_for_a_seed(net, tmp_path) -> None:
 
 
 def test_optional_layer1_population_is_wired_in() -> None:
-    from brainstar.domain.cortex.params import Layer1Config
+    from brainstar.domain.cortex.config import Layer1Config
 
     # Test values only (PD14 has no layer 1); they exercise the wiring, not biology.
     l1 = Layer1Config(n_full=1000, k_ext=1500, p_to=(0.02,) * 8, p_from=(0.03,) * 8, source="test values")

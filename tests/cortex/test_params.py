@@ -8,12 +8,17 @@ import numpy as np
 import pytest
 
 from brainstar.domain.cortex import params
-from brainstar.domain.cortex.params import (
+from brainstar.domain.cortex.config import (
+    CONN_PROBS,
+    FULL_NUM_NEURONS,
+    K_EXT,
     ColumnConfig,
     ConfigError,
     Layer1Config,
     NeuronParams,
     SynapseParams,
+    config_from_dict,
+    config_to_dict,
 )
 
 
@@ -23,8 +28,8 @@ def test_psc_over_psp_matches_published_factor() -> None:
 
 
 def test_full_scale_synapse_total_matches_published_count() -> None:
-    n = np.asarray(params.FULL_NUM_NEURONS, float)
-    k = params.num_synapses_from_conn_probs(np.asarray(params.CONN_PROBS), n, n)
+    n = np.asarray(FULL_NUM_NEURONS, float)
+    k = params.num_synapses_from_conn_probs(np.asarray(CONN_PROBS), n, n)
     assert k.sum() == pytest.approx(2.989e8, rel=1e-3)
     # mean in-degree of L2/3E (research note: about 4995)
     assert k[0].sum() / n[0] == pytest.approx(4995, abs=1)
@@ -35,12 +40,12 @@ def test_downscaling_scales_weights_and_compensates_with_dc() -> None:
     scaled = params.derive(ColumnConfig(n_scaling=0.1, k_scaling=0.25))
     np.testing.assert_allclose(scaled.weight_mean_pa, full.weight_mean_pa / 0.5)
     assert scaled.weight_ext_pa == pytest.approx(full.weight_ext_pa / 0.5)
-    np.testing.assert_array_equal(scaled.ext_indegrees, np.round(np.asarray(params.K_EXT) * 0.25))
+    np.testing.assert_array_equal(scaled.ext_indegrees, np.round(np.asarray(K_EXT) * 0.25))
     # Independent recomputation of the DC term for L4E (row 2).
-    n = np.asarray(params.FULL_NUM_NEURONS, float)
-    k_full = params.num_synapses_from_conn_probs(np.asarray(params.CONN_PROBS), n, n)
+    n = np.asarray(FULL_NUM_NEURONS, float)
+    k_full = params.num_synapses_from_conn_probs(np.asarray(CONN_PROBS), n, n)
     rec = np.sum(full.weight_mean_pa[2] * k_full[2] / n[2] * np.asarray(params.FULL_MEAN_RATES_HZ))
-    ext = full.weight_ext_pa * params.K_EXT[2] * 8.0
+    ext = full.weight_ext_pa * K_EXT[2] * 8.0
     expected = 0.001 * 0.5 * (1 - math.sqrt(0.25)) * (rec + ext)
     assert scaled.dc_amp_pa[2] == pytest.approx(expected)
     assert full.dc_amp_pa[2] == 0.0
@@ -50,17 +55,17 @@ def test_downscaling_scales_weights_and_compensates_with_dc() -> None:
 
 
 def test_dc_mode_replaces_poisson_by_its_mean() -> None:
-    derived = params.derive(ColumnConfig(poisson_input=False))
-    expected = 8.0 * np.asarray(params.K_EXT) * derived.weight_ext_pa * 0.5 * 1e-3
+    derived = params.derive(ColumnConfig(k_scaling=1.0, poisson_input=False))
+    expected = 8.0 * np.asarray(K_EXT) * derived.weight_ext_pa * 0.5 * 1e-3
     np.testing.assert_allclose(derived.dc_amp_pa, expected)
 
 
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
-        ({"full_num_neurons": (-1, *params.FULL_NUM_NEURONS[1:])}, "full_num_neurons"),
-        ({"conn_probs": ((1.2, *params.CONN_PROBS[0][1:]), *params.CONN_PROBS[1:])}, "conn_probs"),
-        ({"conn_probs": ((-0.1, *params.CONN_PROBS[0][1:]), *params.CONN_PROBS[1:])}, "conn_probs"),
+        ({"full_num_neurons": (-1, *FULL_NUM_NEURONS[1:])}, "full_num_neurons"),
+        ({"conn_probs": ((1.2, *CONN_PROBS[0][1:]), *CONN_PROBS[1:])}, "conn_probs"),
+        ({"conn_probs": ((-0.1, *CONN_PROBS[0][1:]), *CONN_PROBS[1:])}, "conn_probs"),
         ({"dt_ms": 1.0}, "dt_ms"),
         ({"n_scaling": 1e-5}, "n_scaling"),
         ({"n_scaling": -0.1}, "n_scaling"),
@@ -102,6 +107,6 @@ def test_layer1_needs_a_source_and_valid_probabilities() -> None:
 
 def test_config_round_trips_through_json_dict() -> None:
     config = ColumnConfig(n_scaling=0.05, layer1=_layer1())
-    assert params.config_from_dict(params.config_to_dict(config)) == config
+    assert config_from_dict(config_to_dict(config)) == config
     with pytest.raises(ConfigError, match="bogus"):
-        params.config_from_dict({"bogus": 1})
+        config_from_dict({"bogus": 1})

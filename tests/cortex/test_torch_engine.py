@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from brainstar.domain.cortex import metrics
+from brainstar.domain.cortex.config import ColumnConfig
 from brainstar.domain.cortex.network import build_network
-from brainstar.domain.cortex.params import ColumnConfig
 from brainstar.domain.cortex.simulation import run_engine
 
 

@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from brainstar.domain.neuro.outputs import SessionOutputs
+from platform_assets.neuro.layout import SessionOutputs
+from resources import Warehouse
 from tests.conftest import REPO_ROOT, VENV_BIN, subprocess_env, tree_digest
 
 pytestmark = pytest.mark.slow
@@ -47,7 +48,7 @@ def test_dicom_session_to_connectome_with_dagster_asset_materialize(
     )
 
     assert result.returncode == 0, result.stderr[-4000:]
-    outputs = SessionOutputs(Path(brainstar_env["BRAINSTAR_WAREHOUSE_DIR"]), "sub-02_ses-01")
+    outputs = SessionOutputs(Warehouse(root=brainstar_env["BRAINSTAR_WAREHOUSE_DIR"]), "sub-02_ses-01")
     matrix = np.load(outputs.connectome(".npy"))
     assert matrix.sum() > 0
     assert outputs.bids.path(".json").is_file()

@@ -11,17 +11,10 @@ import numpy as np
 import pydicom
 import pytest
 
-from brainstar.domain.neuro.dicom import (
-    MANUFACTURER,
-    as_dcm2niix_writes,
-    convert_dicom_to_nifti,
-    dcm2niix_binary,
-    dcm2niix_version,
-    fsl_bvecs_to_world,
-    inspect_dicom_series,
-    quantisation,
-    write_dicom_series,
-)
+from brainstar.domain.neuro.dcm2niix import convert_dicom_to_nifti, dcm2niix_binary, dcm2niix_version
+from brainstar.domain.neuro.demo.dicom_series import MANUFACTURER, quantisation, write_dicom_series
+from brainstar.domain.neuro.dicom_conventions import as_dcm2niix_writes, fsl_bvecs_to_world
+from brainstar.domain.neuro.dicom_headers import inspect_dicom_series
 from brainstar.domain.neuro.dwi_session import SessionInputError
 from tests.conftest import tree_digest
 

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 from brainstar.domain.neuro import bids, dwi_session
-from brainstar.domain.neuro.outputs import SessionOutputs
+from platform_assets.neuro.layout import SessionOutputs
+from resources import Warehouse
 from tests.conftest import DemoRun
 
 pytestmark = pytest.mark.slow
@@ -37,13 +38,17 @@ def instance(demo_run: DemoRun) -> dg.DagsterInstance:
         yield instance
 
 
+def outputs_of(demo_run: DemoRun, session: str) -> SessionOutputs:
+    return SessionOutputs(Warehouse(root=str(demo_run.warehouse)), session)
+
+
 def truth(demo_run: DemoRun, session: str) -> dict:
     return json.loads((demo_run.landing / "ground_truth.json").read_text())["neuro"][session]
 
 
 @pytest.mark.parametrize("session", GOOD_SESSIONS)
 def test_regional_fa_and_md_recover_the_phantom(demo_run: DemoRun, session: str) -> None:
-    stats = pd.read_parquet(SessionOutputs(demo_run.warehouse, session).regional_stats)
+    stats = pd.read_parquet(outputs_of(demo_run, session).regional_stats)
     for label, expected in truth(demo_run, session)["regions"].items():
         region = stats[stats["region"] == int(label)].set_index("map")
         assert region.loc["fa", "median"] == pytest.approx(expected["fa"], abs=FA_TOLERANCE), label
@@ -91,20 +96,20 @@ def test_broken_session_fails_alone_naming_the_file(demo_run: DemoRun) -> None:
         if line.startswith("neuro/raw_session  ") and "sub-03" in line
     )
     assert "sub-03/ses-01/dwi.bvec: 31 b-vectors for 33 volumes" in line
-    assert not SessionOutputs(demo_run.warehouse, "sub-03_ses-01").folder("preprocessed_dwi").exists()
+    assert not outputs_of(demo_run, "sub-03_ses-01").folder("preprocessed_dwi").exists()
 
 
 def test_bids_dataset_is_valid_for_both_input_formats(demo_run: DemoRun) -> None:
     for session in GOOD_SESSIONS:
-        target = SessionOutputs(demo_run.warehouse, session).bids
+        target = outputs_of(demo_run, session).bids
         assert bids.validate_layout(target) == []
-    sidecar = json.loads(SessionOutputs(demo_run.warehouse, "sub-02_ses-01").bids.path(".json").read_text())
+    sidecar = json.loads(outputs_of(demo_run, "sub-02_ses-01").bids.path(".json").read_text())
     assert sidecar["ConversionSoftware"] == "dcm2niix"
 
 
 def test_connectome_is_symmetric_and_matches_its_csv(demo_run: DemoRun) -> None:
     for session in GOOD_SESSIONS:
-        outputs = SessionOutputs(demo_run.warehouse, session)
+        outputs = outputs_of(demo_run, session)
         matrix = np.load(outputs.connectome(".npy"))
         assert matrix.shape == (4, 4)
         np.testing.assert_array_equal(matrix, matrix.T)
@@ -127,7 +132,7 @@ def test_no_half_written_file_is_left(demo_run: DemoRun) -> None:
 
 
 def test_dti_maps_are_nifti_in_the_session_grid(demo_run: DemoRun) -> None:
-    outputs = SessionOutputs(demo_run.warehouse, "sub-01_ses-01")
+    outputs = outputs_of(demo_run, "sub-01_ses-01")
     dwi = dwi_session.load_image(outputs.preprocessed("dwi.nii.gz"))
     for name in ("fa", "md", "ad", "rd"):
         image = dwi_session.load_image(outputs.dti_map(name))

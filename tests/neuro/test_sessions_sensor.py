@@ -1,4 +1,4 @@
-"""The sessions sensor through build_sensor_context + evaluate_tick, as the daemon runs it."""
+"""The discovery sensors through build_sensor_context + evaluate_tick, as the daemon runs them."""
 
 import json
 import os
@@ -8,9 +8,17 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from brainstar.core.landing import scan_neuro_sessions
 from platform_assets.definitions import defs
+from platform_assets.neuro.partitions import neuro_sessions
 from resources import LandingZone
-from sensors.neuro_sessions import build_neuro_sessions_sensor, neuro_sessions_sensor
+from sensors.neuro_sessions import (
+    MAX_RUNS_PER_RESCAN,
+    build_neuro_sessions_sensor,
+    discover_sessions,
+    neuro_rescan_sensor,
+    neuro_sessions_sensor,
+)
 
 OLD = time.time() - 3600
 
@@ -138,3 +146,55 @@ def test_new_keys_per_tick_are_capped(instance: dg.DagsterInstance, tmp_path: Pa
         seen += [r.partition_key for r in result.run_requests]
         cursor = result.cursor
     assert seen == [f"sub-{index:02d}_ses-01" for index in range(5)]
+
+
+def test_discovery_decision_changes_nothing(tmp_path: Path) -> None:
+    land(tmp_path, "sub-01", "ses-01")
+    land(tmp_path, "sub-02", "ses-01", age_seconds=None)
+    scan = scan_neuro_sessions(tmp_path)
+    one_look = discover_sessions(scan, set(), settle_seconds=60, now=time.time(), previous=None)
+    assert one_look.ready == ["sub-01_ses-01"] and list(one_look.pending) == ["sub-02_ses-01"]
+    first = discover_sessions(scan, set(), settle_seconds=60, now=time.time(), previous={})
+    assert first.ready == [], "with history, a first look is never enough"
+    second = discover_sessions(
+        scan, {"sub-02_ses-01"}, settle_seconds=60, now=time.time(), previous=first.pending
+    )
+    assert second.ready == ["sub-01_ses-01"] and second.pending == {}
+
+
+@dg.asset(partitions_def=neuro_sessions)
+def session_marker() -> None:
+    """Stands in for a session's run: any run tagged with the partition counts."""
+
+
+def test_rescan_registers_sessions_and_runs_only_those_never_run(
+    instance: dg.DagsterInstance, landing: Path
+) -> None:
+    demo_sessions = ["sub-01_ses-01", "sub-02_ses-01", "sub-03_ses-01"]
+    first = tick(instance, landing, settle=0, sensor=neuro_rescan_sensor)
+    assert instance.get_dynamic_partitions(neuro_sessions.name) == demo_sessions
+    assert [r.partition_key for r in first.run_requests] == demo_sessions
+    assert {r.run_key for r in first.run_requests} == {f"rescan:{key}" for key in demo_sessions}
+    assert all(r.tags["dagster/priority"] == "10" for r in first.run_requests)
+
+    dg.materialize([session_marker], instance=instance, partition_key="sub-01_ses-01")
+    second = tick(instance, landing, cursor=first.cursor, settle=0, sensor=neuro_rescan_sensor)
+    assert second.dynamic_partitions_requests == []
+    assert [r.partition_key for r in second.run_requests] == demo_sessions[1:]
+
+
+def test_rescan_runs_sessions_registered_without_a_run_and_caps_them(
+    instance: dg.DagsterInstance, tmp_path: Path
+) -> None:
+    keys = [f"sub-{index:03d}_ses-01" for index in range(MAX_RUNS_PER_RESCAN + 5)]
+    instance.add_dynamic_partitions(neuro_sessions.name, keys)  # e.g. a restart before the launch
+    result = tick(instance, tmp_path, sensor=neuro_rescan_sensor)
+    assert [r.partition_key for r in result.run_requests] == keys[:MAX_RUNS_PER_RESCAN]
+    assert result.dynamic_partitions_requests == []
+
+
+def test_rescan_skips_when_every_session_ran(instance: dg.DagsterInstance, tmp_path: Path) -> None:
+    result = tick(instance, tmp_path, sensor=neuro_rescan_sensor)
+    assert result.run_requests == []
+    assert result.skip_message == "every registered session has a run"
+    assert neuro_rescan_sensor.minimum_interval_seconds == 3600

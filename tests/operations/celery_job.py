@@ -10,7 +10,7 @@ from typing import Any
 
 import dagster as dg
 
-from platform_assets.operations.celery import QUEUE_TAG, celery_executor
+from platform_assets.operations.celery import QUEUE_TAG, build_celery_executor, queue_op_tags
 
 # Long enough that one solo worker cannot drain the shared queue before the other takes a task.
 STEP_SECONDS = 1.5
@@ -24,8 +24,9 @@ def _where() -> dict[str, Any]:
     return {"pid": os.getpid(), "worker": current_task.request.hostname if current_task else None}
 
 
-def _probe(name: str, *, pool: str | None = None, tags: dict[str, str] | None = None) -> dg.OpDefinition:
-    @dg.op(name=name, pool=pool, tags=tags)
+def _probe(name: str, *, pool: str, tags: dict[str, str] | None = None) -> dg.OpDefinition:
+    # Tagged as brainstar's assets are: the pool's queue, unless the caller names another.
+    @dg.op(name=name, pool=pool, tags={**queue_op_tags(pool), **(tags or {})})
     def probe(context: dg.OpExecutionContext) -> dict[str, Any]:
         time.sleep(STEP_SECONDS)
         where = _where()
@@ -42,7 +43,7 @@ PROCESSING = _probe("processing_step", pool="processing")
 PINNED = _probe("pinned_step", pool=SHARED_POOL, tags={QUEUE_TAG: "heavy"})
 
 
-@dg.job(executor_def=celery_executor)
+@dg.job(executor_def=build_celery_executor())
 def celery_probe_job() -> None:
     for op in [*SHARED, HEAVY, PROCESSING, PINNED]:
         op()

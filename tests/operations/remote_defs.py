@@ -53,6 +53,17 @@ def letter(context: dg.AssetExecutionContext) -> str:
     return context.partition_key
 
 
+@dg.asset(key_prefix="loose")
+def orphan() -> int:
+    """In no named job: `trigger --select` must refuse it rather than use the implicit asset job."""
+    return 0
+
+
+# Named jobs for `trigger --select`: a selection runs in the smallest job holding all of it.
+totals_job = dg.define_asset_job("totals_job", dg.AssetSelection.assets(numbers, total))
+ops_demo_job = dg.define_asset_job("ops_demo_job", dg.AssetSelection.key_prefixes("ops_demo"))
+
+
 class HeavyConfig(dg.Config):
     log: str
     seconds: float = 3.0
@@ -84,7 +95,7 @@ def hanging_job() -> None:
 
 
 defs = dg.Definitions(
-    assets=[numbers, total, letter],
-    jobs=[greeting_job, heavy_job, hanging_job],
+    assets=[numbers, total, letter, orphan],
+    jobs=[greeting_job, heavy_job, hanging_job, totals_job, ops_demo_job],
     executor=dg.in_process_executor,
 )

@@ -18,17 +18,16 @@ from urllib.parse import urlparse
 import dagster as dg
 import pytest
 
+from brainstar.core import settings
 from brainstar.core.processes import background_process
 from platform_assets.operations.celery import (
-    BACKEND_ENV,
-    BROKER_ENV,
     DEFAULT_QUEUE,
-    LOCAL_REDIS,
+    EXECUTOR_NAME,
     QUEUE_TAG,
-    celery_settings,
+    build_celery_executor,
     queue_for_pool,
     queue_op_tags,
-    step_queue,
+    stock_executor_config,
     worker_commands,
 )
 from tests.conftest import REPO_ROOT, subprocess_env
@@ -55,27 +54,54 @@ def _unavailable(reason: str) -> None:
         ("processing", "processing"),
         ("bids", "bids"),
         ("gpu", "gpu"),
-        (None, DEFAULT_QUEUE),
+        ("no-such-pool", DEFAULT_QUEUE),
     ],
 )
-def test_each_pool_has_its_queue(pool: str | None, queue: str) -> None:
+def test_each_pool_has_its_queue(pool: str, queue: str) -> None:
     assert queue_for_pool(pool) == queue
-    assert step_queue({}, pool) == queue
+    assert queue_op_tags(pool) == {QUEUE_TAG: queue}
 
 
-def test_unknown_pool_goes_to_the_default_queue_and_an_explicit_tag_wins() -> None:
-    assert queue_for_pool("no-such-pool") == DEFAULT_QUEUE
-    assert step_queue({QUEUE_TAG: "gpu"}, "heavy") == "gpu"
-    assert queue_op_tags("heavy") == {QUEUE_TAG: "heavy"}
+def test_every_pooled_asset_is_tagged_with_its_pools_queue() -> None:
+    """dagster-celery routes by the op tag only: an asset whose tag disagrees with its pool would
+    run on a worker sized for another pool."""
+    from platform_assets.definitions import defs
+
+    asset_graph = defs.get_repository_def().asset_graph
+    routed = {}
+    for key in asset_graph.materializable_asset_keys:
+        assets_def = asset_graph.get(key).assets_def
+        pool = assets_def.op.pool
+        if pool is not None:
+            routed[key.to_user_string()] = (assets_def.op.tags.get(QUEUE_TAG), queue_for_pool(pool))
+    assert routed, "no asset declares a pool"
+    assert {key: tag for key, (tag, queue) in routed.items() if tag != queue} == {}
 
 
-def test_settings_default_to_the_local_redis_and_follow_the_environment() -> None:
-    assert celery_settings({}) == celery_settings({BROKER_ENV: ""})
-    assert celery_settings({}).broker == LOCAL_REDIS == celery_settings({}).backend
-    only_broker = celery_settings({BROKER_ENV: "redis://broker:6379/1"})
-    assert only_broker.backend == "redis://broker:6379/1"
-    both = celery_settings({BROKER_ENV: "redis://broker:6379/1", BACKEND_ENV: "redis://results:6379/2"})
-    assert (both.broker, both.backend) == ("redis://broker:6379/1", "redis://results:6379/2")
+def test_broker_and_backend_default_to_the_local_redis_and_follow_the_environment() -> None:
+    local = settings.DEFAULT_CELERY_BROKER
+    assert settings.celery_broker({}) == settings.celery_broker({settings.CELERY_BROKER_VAR: ""}) == local
+    assert settings.celery_backend({}) == local
+    only_broker = {settings.CELERY_BROKER_VAR: "redis://broker:6379/1"}
+    assert settings.celery_backend(only_broker) == "redis://broker:6379/1"
+    both = {**only_broker, settings.CELERY_BACKEND_VAR: "redis://results:6379/2"}
+    assert (settings.celery_broker(both), settings.celery_backend(both)) == (
+        "redis://broker:6379/1",
+        "redis://results:6379/2",
+    )
+
+
+def test_run_config_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(settings.CELERY_BROKER_VAR, "redis://env:6379/1")
+    monkeypatch.delenv(settings.CELERY_BACKEND_VAR, raising=False)
+    from_env = stock_executor_config({"retries": {"enabled": {}}, "include": None})
+    assert from_env == {
+        "broker": "redis://env:6379/1",
+        "backend": "redis://env:6379/1",
+        "retries": {"enabled": {}},
+    }
+    given = stock_executor_config({"broker": "redis://run:6379/2", "backend": "redis://res:6379/3"})
+    assert (given["broker"], given["backend"]) == ("redis://run:6379/2", "redis://res:6379/3")
 
 
 def test_one_worker_per_pool_with_the_pool_limit_as_concurrency() -> None:
@@ -104,15 +130,43 @@ def test_code_location_loads_without_the_extra() -> None:
     script = (
         "import sys\n"
         "sys.modules.update(dagster_celery=None, celery=None)\n"
-        "from platform_assets.operations.celery import celery_executor\n"
         "import dagster as dg\n"
-        "from tests.operations.celery_job import celery_probe_job\n"
-        "assert celery_probe_job.executor_def is celery_executor\n"
+        "from platform_assets.operations import celery, executors\n"
+        "assert executors.executor_from_env({}) is dg.multi_or_in_process_executor\n"
+        "try:\n"
+        "    executors.executor_from_env({'BRAINSTAR_EXECUTOR': 'celery'})\n"
+        "except RuntimeError as error:\n"
+        "    assert 'celery extra' in str(error), error\n"
+        "else:\n"
+        "    raise AssertionError('the celery executor was built without dagster-celery')\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_the_executor_is_dagster_celerys_own() -> None:
+    import dagster_celery.app
+
+    executor_def = build_celery_executor()
+    assert executor_def.name == EXECUTOR_NAME
+
+    @dg.job(executor_def=executor_def)
+    def probe() -> None:
+        pass
+
+    run_config = {"execution": {"config": {"broker": "redis://run:6379/2"}}}
+    resolved = dg.validate_run_config(probe, run_config)["execution"][EXECUTOR_NAME]
+    assert resolved["broker"] == "redis://run:6379/2" and resolved["retries"] == {"enabled": {}}
+    # The app workers run is dagster-celery's own worker app, and it reads the same settings.
+    from platform_assets.operations import celery_app
+
+    assert celery_app.app is dagster_celery.app.app
+    assert (celery_app.app.conf.broker_url, celery_app.app.conf.result_backend) == (
+        settings.celery_broker(),
+        settings.celery_backend(),
+    )
 
 
 # -- two real workers ----------------------------------------------------------------------
@@ -196,8 +250,8 @@ def test_steps_run_on_two_workers_and_follow_their_pools(
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = {
         "DAGSTER_HOME": str(home),
-        BROKER_ENV: celery_redis_url,
-        BACKEND_ENV: celery_redis_url,
+        settings.CELERY_BROKER_VAR: celery_redis_url,
+        settings.CELERY_BACKEND_VAR: celery_redis_url,
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -241,8 +295,8 @@ def test_steps_run_on_two_workers_and_follow_their_pools(
     assert ran_in["processing_step"] == "beta", ran_in
     # The explicit queue tag beat the step's pool (bids, which both workers read).
     assert ran_in["pinned_step"] == "alpha", ran_in
-    # The run's log says where a pool sent a step (dagster-celery's own line names only the tag's queue).
-    assert 'Step "heavy_step" in pool "heavy" submitted to Celery queue "heavy".' in messages
+    # dagster-celery's own log line names the queue each step went to.
+    assert 'Submitting celery task for step "heavy_step" to queue "heavy".' in messages
 
 
 def _failure_report(result: dg.JobExecutionResult, logs: dict[str, Path]) -> str:

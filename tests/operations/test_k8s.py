@@ -28,7 +28,7 @@ from platform_assets.operations.k8s import GPU_RESOURCE
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VALUES_PATH = REPO_ROOT / "deploy" / "helm" / "values.yaml"
-GPU_STEP = "cortex/trained_column"
+GPU_STEP = "cortex/column_activity"
 CPU_STEP = "neuro/dti_maps"
 RUN_ID = "8f2b6c1e-0000-4000-8000-000000000000"
 
@@ -166,7 +166,7 @@ def test_gpu_tags_exactly_on_gpu_pool_assets(defs: dg.Definitions) -> None:
         has_gpu = GPU_RESOURCE in (limits or {})
         assert has_gpu == (op.pool == pools.GPU), op.name
         checked += has_gpu
-    assert checked >= 5  # trained_column, column_activity, three astro models
+    assert checked >= 4  # column_activity, three astro models
 
 
 def test_helm_values_launcher_monitoring_and_code_location(values: dict[str, Any]) -> None:

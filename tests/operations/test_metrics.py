@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from brainstar.cli.metrics_command import EXIT_ALERT, metrics
+from brainstar.cli.metrics_instance import read_steps
 from brainstar.core.metrics import (
     DEFAULT_THRESHOLDS,
     QcPoint,
@@ -30,6 +31,7 @@ from brainstar.core.metrics import (
     trends,
 )
 from tests.operations.local_servers import WebhookServer, running_webhook
+from tests.operations.test_notifications import unreadable_file
 
 # --- brainstar.core.metrics on hand-made records ---------------------------------------------------
 
@@ -338,6 +340,14 @@ def test_metrics_exit_0_without_alert(
     assert result.exit_code == 0, result.output
     assert "No alerts." in result.stdout
     assert webhook.payloads() == []
+
+
+def test_steps_count_the_error_behind_a_fail_fast_failure() -> None:
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize([unreadable_file], instance=instance, raise_on_error=False)
+        (step,) = read_steps(instance, [result.run_id])
+    # Neither Dagster's Failure wrapper nor the OSError the asset's error was raised from.
+    assert (step.asset_key, step.error_class) == ("unreadable_file", "DetectorFileError")
 
 
 def test_metrics_rejects_a_bad_since(dagster_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

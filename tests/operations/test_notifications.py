@@ -16,6 +16,9 @@ from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
 from brainstar.core import notify
 from brainstar.core.notify import NotificationError, NotificationSettings, RunFailure, StepFailure
+from brainstar.core.settings import NOTIFICATION_VARS
+from platform_assets.operations.errors import describe_user_error, user_error
+from platform_assets.operations.retries import fail_fast_unless_transient
 from resources import Notifier
 from sensors.run_notifications import run_failure_notifier, run_success_summary
 from tests.conftest import free_port
@@ -89,17 +92,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Nothing from the developer's shell (proxies, real channels) may leak into these tests."""
     for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(var, raising=False)
-    for var in (
-        notify.WEBHOOK_URL_VAR,
-        notify.SMTP_HOST_VAR,
-        notify.SMTP_PORT_VAR,
-        notify.SMTP_USER_VAR,
-        notify.SMTP_PASSWORD_VAR,
-        notify.SMTP_FROM_VAR,
-        notify.SMTP_TO_VAR,
-        notify.SMTP_STARTTLS_VAR,
-        "BRAINSTAR_NOTIFY_ON_SUCCESS",
-    ):
+    for var in (*NOTIFICATION_VARS.values(), "BRAINSTAR_NOTIFY_ON_SUCCESS"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("BRAINSTAR_UI_URL", UI_URL)
 
@@ -345,6 +338,51 @@ def fine_asset() -> int:
     return 1
 
 
+class DetectorFileError(ValueError):
+    """Stands for the pipelines' own input errors (SessionInputError and the like)."""
+
+
+@dg.asset
+@fail_fast_unless_transient
+def unreadable_file() -> None:
+    # As the DICOM reader does: the library's error becomes one that names the file.
+    try:
+        raise OSError("bad magic number")
+    except OSError as error:
+        raise DetectorFileError("scan_07.dcm: not a readable DICOM file") from error
+
+
+@dg.asset
+def chained_error() -> None:
+    try:
+        {}["gain"]
+    except KeyError as error:
+        raise ValueError("calibration.json: no gain") from error
+
+
+@pytest.mark.parametrize(
+    ("asset", "cls_name", "message"),
+    [
+        (exploding_asset, "ZeroDivisionError", "detector gain is <zero> for this partition"),
+        # Dagster's wrapper, then the asset's error, then the error it was raised from.
+        (chained_error, "ValueError", "calibration.json: no gain"),
+        # dg.Failure (fail_fast_unless_transient) is a wrapper too, whatever its name.
+        (unreadable_file, "DetectorFileError", "scan_07.dcm: not a readable DICOM file"),
+    ],
+)
+def test_user_error_is_the_assets_own_exception_without_its_module(
+    instance: dg.DagsterInstance, asset: dg.AssetsDefinition, cls_name: str, message: str
+) -> None:
+    partition = "red" if asset.partitions_def else None
+    result = dg.materialize([asset], instance=instance, partition_key=partition, raise_on_error=False)
+    (event,) = result.get_step_failure_events()
+    assert event.step_failure_data is not None and event.step_failure_data.error is not None
+    error = event.step_failure_data.error
+    assert user_error(error).cls_name == cls_name
+    # Without the module path Dagster writes before the class of a non-builtin exception.
+    assert describe_user_error(error) == f"{cls_name}: {message}"
+
+
 @pytest.fixture
 def instance() -> Iterator[dg.DagsterInstance]:
     with dg.DagsterInstance.ephemeral() as ephemeral:
@@ -352,9 +390,10 @@ def instance() -> Iterator[dg.DagsterInstance]:
 
 
 def failed_run_context(
-    instance: dg.DagsterInstance, resources: dict[str, object]
+    instance: dg.DagsterInstance, resources: dict[str, object], asset: dg.AssetsDefinition = exploding_asset
 ) -> dg.RunFailureSensorContext:
-    result = dg.materialize([exploding_asset], instance=instance, partition_key="blue", raise_on_error=False)
+    partition = "blue" if asset.partitions_def else None
+    result = dg.materialize([asset], instance=instance, partition_key=partition, raise_on_error=False)
     assert not result.success
     return dg.build_run_status_sensor_context(
         sensor_name=run_failure_notifier.name,
@@ -389,6 +428,16 @@ def test_failure_sensor_announces_a_real_failed_run(
     assert "detector gain is &lt;zero&gt; for this partition" in payload["text"]
     assert message["Subject"] == f"[brainstar] run failed: {run.job_name} [blue]"
     assert smtp.sink.envelopes[0].rcpt_tos == ["ops@lab.example"]
+
+
+def test_failure_sensor_names_the_error_behind_a_fail_fast_failure(
+    instance: dg.DagsterInstance, webhook: WebhookServer
+) -> None:
+    context = failed_run_context(instance, {"notifier": Notifier(webhook_url=webhook.url)}, unreadable_file)
+    assert run_failure_notifier(context) is None
+    (payload,) = webhook.payloads()
+    step_line = "- unreadable_file: DetectorFileError: scan_07.dcm: not a readable DICOM file"
+    assert step_line in payload["text"].splitlines()
 
 
 def test_failure_sensor_raises_when_a_channel_fails(

@@ -18,7 +18,8 @@ import requests
 from click.testing import CliRunner
 
 from brainstar.cli.remote_command import main as remote_cli
-from brainstar.core.processes import background_process, prepare_local_instance
+from brainstar.core import settings
+from brainstar.core.processes import background_process, dagster_server, prepare_local_instance
 from tests.conftest import REPO_ROOT, free_port, subprocess_env
 
 pytestmark = [
@@ -69,21 +70,13 @@ def dagster_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def webserver_url(dagster_env: dict[str, str]) -> Iterator[str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     root = Path(dagster_env["ROOT"])
     env = subprocess_env({"DAGSTER_HOME": dagster_env["DAGSTER_HOME"]})
     workspace = dagster_env["WORKSPACE"]
-    webserver = ["dagster-webserver", "-w", workspace, "-h", "127.0.0.1", "-p", str(port)]
+    webserver = ["dagster-webserver", "-w", workspace]
     daemon = ["dagster-daemon", "run", "-w", workspace]
     with (
-        background_process(
-            webserver,
-            env=env,
-            cwd=REPO_ROOT,
-            log_path=root / "webserver.log",
-            ready_url=f"{url}/server_info",
-        ),
+        dagster_server(webserver, env=env, log_path=root / "webserver.log") as url,
         background_process(daemon, env=env, cwd=REPO_ROOT, log_path=root / "daemon.log") as daemon_process,
     ):
         wait_for_code_location(url, root / "webserver.log")
@@ -95,7 +88,7 @@ def run_module(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     """The commands as a user's shell runs them (the module form, until `brainstar` registers them)."""
     return subprocess.run(
         [sys.executable, "-m", "brainstar.cli.remote_command", *args],
-        env=subprocess_env({"BRAINSTAR_WEBSERVER_URL": url}),
+        env=subprocess_env({"BRAINSTAR_UI_URL": url}),
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -105,7 +98,7 @@ def run_module(url: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 def invoke(url: str, *args: str) -> tuple[int, str]:
     """In process, for the cases where only the exit code and the text matter (saves an import)."""
-    result = CliRunner().invoke(remote_cli, [*args], env={"BRAINSTAR_WEBSERVER_URL": url})
+    result = CliRunner().invoke(remote_cli, [*args], env={"BRAINSTAR_UI_URL": url})
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result.exit_code, result.output
@@ -173,47 +166,45 @@ def test_failing_op_exits_with_1_and_shows_the_error(webserver_url: str) -> None
     assert out.splitlines()[-1].endswith(" FAILURE")
 
 
-def test_asset_selection_materializes_the_assets(webserver_url: str) -> None:
-    code, out = invoke(
-        webserver_url,
-        "trigger",
-        "--select",
-        "ops_demo/numbers, ops_demo/total",
-        *WATCH_ARGS,
-    )
+def trigger_and_watch(url: str, selection: str, *args: str) -> tuple[str, str]:
+    """Launch ``selection`` and follow it to success; (run id, output)."""
+    code, out = invoke(url, "trigger", "--select", selection, *args, *WATCH_ARGS)
     assert code == 0, out
-    run_id = out.splitlines()[0]
+    return out.splitlines()[0], out
+
+
+def run_job_name(url: str, run_id: str) -> str:
+    query = "query($id: ID!) { runOrError(runId: $id) { ... on Run { jobName } } }"
+    return str(graphql(url, query, {"id": run_id})["runOrError"]["jobName"])
+
+
+def latest_materializations(url: str, key: str, fields: str, limit: int) -> list[dict[str, Any]]:
+    query = f"""
+    query($key: AssetKeyInput!, $limit: Int) {{
+      assetOrError(assetKey: $key) {{
+        ... on Asset {{ assetMaterializations(limit: $limit) {{ {fields} }} }}
+      }}
+    }}"""
+    data = graphql(url, query, {"key": {"path": key.split("/")}, "limit": limit})
+    return list(data["assetOrError"]["assetMaterializations"])
+
+
+def test_asset_selection_materializes_the_assets(webserver_url: str) -> None:
+    run_id, out = trigger_and_watch(webserver_url, "ops_demo/numbers, ops_demo/total")
     materialized = {line.split()[2] for line in event_lines(out, "ASSET_MATERIALIZATION")}
     assert materialized == {"ops_demo__numbers", "ops_demo__total"}
     assert "total of [1, 2, 3] is 6" in out
-    query = """
-    query($key: AssetKeyInput!) {
-      assetOrError(assetKey: $key) { ... on Asset { assetMaterializations(limit: 1) { runId } } }
-    }"""
-    latest = graphql(webserver_url, query, {"key": {"path": ["ops_demo", "total"]}})
-    assert latest["assetOrError"]["assetMaterializations"] == [{"runId": run_id}]
+    assert latest_materializations(webserver_url, "ops_demo/total", "runId", 1) == [{"runId": run_id}]
+    # The smallest named job holding both assets ran them, not Dagster's implicit asset job.
+    assert run_job_name(webserver_url, run_id) == "totals_job"
 
 
 def test_partition_goes_to_the_run_as_the_partition_tag(webserver_url: str) -> None:
-    code, out = invoke(
-        webserver_url,
-        "trigger",
-        "--select",
-        "ops_demo/letter",
-        "--partition",
-        "b",
-        *WATCH_ARGS,
-    )
-    assert code == 0, out
-    run_id = out.splitlines()[0]
+    run_id, out = trigger_and_watch(webserver_url, "ops_demo/letter", "--partition", "b")
     assert run_tags(webserver_url, run_id)["dagster/partition"] == "b"
     assert "letter partition b" in out
-    query = """
-    query($key: AssetKeyInput!) {
-      assetOrError(assetKey: $key) { ... on Asset { assetMaterializations(limit: 5) { partition } } }
-    }"""
-    latest = graphql(webserver_url, query, {"key": {"path": ["ops_demo", "letter"]}})
-    assert latest["assetOrError"]["assetMaterializations"] == [{"partition": "b"}]
+    assert latest_materializations(webserver_url, "ops_demo/letter", "partition", 5) == [{"partition": "b"}]
+    assert run_job_name(webserver_url, run_id) == "ops_demo_job"
 
 
 @pytest.mark.parametrize(
@@ -227,6 +218,7 @@ def test_partition_goes_to_the_run_as_the_partition_tag(webserver_url: str) -> N
         (("--job", "greeting_job"), 'Missing required config entry "ops"'),
         (("--select", "ops_demo/numbers,ops_demo/nope"), "no asset ops_demo/nope on"),
         (("--select", "ops_demo/letter"), "ops_demo/letter is partitioned: give a partition key"),
+        (("--select", "loose/orphan"), "no job on http://127.0.0.1:"),
     ],
 )
 def test_server_errors_become_clear_messages(webserver_url: str, args: tuple[str, ...], message: str) -> None:
@@ -244,3 +236,14 @@ def test_unreachable_webserver_and_unknown_run(webserver_url: str) -> None:
     assert code == 1 and "no Dagster webserver answers at" in out
     code, out = invoke(webserver_url, "watch", "00000000-0000-0000-0000-000000000000")
     assert code == 1 and "RunNotFoundError" in out
+
+
+def test_ui_url_is_the_setting_and_webserver_url_its_deprecated_alias(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(settings.UI_URL_VAR, raising=False)
+    monkeypatch.setenv(settings.WEBSERVER_URL_VAR, "http://old:3000/")
+    assert settings.ui_url() == "http://old:3000"
+    monkeypatch.setenv(settings.UI_URL_VAR, "http://new:3000")
+    assert settings.ui_url() == "http://new:3000"
+    assert settings.run_url("http://new:3000/", "abc") == "http://new:3000/runs/abc"

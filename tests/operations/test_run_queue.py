@@ -7,6 +7,7 @@ heavy slot is freed for the next run.
 
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -52,6 +53,23 @@ def heavy_pool_of_one(dagster_env: dict[str, str]) -> None:  # noqa: F811
     assert result.stdout.split() == ["heavy=1", "processing=2", "bids=4", "gpu=1"]
 
 
+@dataclass(frozen=True)
+class HeavyQueue:
+    """The module's webserver and instance, with the heavy pool limited to one slot."""
+
+    url: str
+    home: str
+
+
+@pytest.fixture
+def heavy_queue(
+    webserver_url: str,  # noqa: F811
+    dagster_env: dict[str, str],  # noqa: F811
+    heavy_pool_of_one: None,
+) -> HeavyQueue:
+    return HeavyQueue(url=webserver_url, home=dagster_env["DAGSTER_HOME"])
+
+
 def heavy_intervals(log: Path) -> list[tuple[float, float]]:
     lines = [line.split() for line in log.read_text().splitlines()]
     starts = sorted(float(t) for kind, t in lines if kind == "start")
@@ -59,40 +77,32 @@ def heavy_intervals(log: Path) -> list[tuple[float, float]]:
     return list(zip(starts, ends, strict=True))
 
 
-def test_second_heavy_step_waits_while_the_first_runs(
-    webserver_url: str,  # noqa: F811
-    dagster_env: dict[str, str],  # noqa: F811
-    heavy_pool_of_one: None,
-    tmp_path: Path,
-) -> None:
+def test_second_heavy_step_waits_while_the_first_runs(heavy_queue: HeavyQueue, tmp_path: Path) -> None:
     log = tmp_path / "heavy.log"
     config = {"ops": {"heavy_step": {"config": {"log": str(log), "seconds": 3.0}}}}
-    runs = [trigger(webserver_url, job_name="heavy_job", run_config=config) for _ in range(2)]
+    runs = [trigger(heavy_queue.url, job_name="heavy_job", run_config=config) for _ in range(2)]
 
-    assert set(wait_for_end(webserver_url, runs).values()) == {"SUCCESS"}
+    assert set(wait_for_end(heavy_queue.url, runs).values()) == {"SUCCESS"}
     (_, first_end), (second_start, _) = heavy_intervals(log)
     assert second_start >= first_end, "the second heavy step started while the first held the only slot"
-    with dg.DagsterInstance.from_config(dagster_env["DAGSTER_HOME"]) as instance:
+    with dg.DagsterInstance.from_config(heavy_queue.home) as instance:
         assert instance.event_log_storage.get_concurrency_info("heavy").slot_count == 1
 
 
 def test_hung_run_is_failed_at_its_time_limit_and_frees_its_slot(
-    webserver_url: str,  # noqa: F811
-    dagster_env: dict[str, str],  # noqa: F811
-    heavy_pool_of_one: None,
-    tmp_path: Path,
+    heavy_queue: HeavyQueue, tmp_path: Path
 ) -> None:
     started = time.monotonic()
-    hung = trigger(webserver_url, job_name="hanging_job")  # dagster/max_runtime = 4 s; the op sleeps 600 s
-    status = wait_for_end(webserver_url, [hung], timeout=90)[hung]
+    hung = trigger(heavy_queue.url, job_name="hanging_job")  # dagster/max_runtime = 4 s; the op sleeps 600 s
+    status = wait_for_end(heavy_queue.url, [hung], timeout=90)[hung]
     assert status in {"FAILURE", "CANCELED"}
     assert time.monotonic() - started < 90
-    with dg.DagsterInstance.from_config(dagster_env["DAGSTER_HOME"]) as instance:
+    with dg.DagsterInstance.from_config(heavy_queue.home) as instance:
         messages = [entry.message for entry in instance.all_logs(hung)]
     assert any("maximum runtime" in message for message in messages), messages[-5:]
 
     # The hung step's heavy slot is free again: the next heavy run gets it and finishes.
     log = tmp_path / "after.log"
     config = {"ops": {"heavy_step": {"config": {"log": str(log), "seconds": 0.1}}}}
-    after = trigger(webserver_url, job_name="heavy_job", run_config=config)
-    assert wait_for_end(webserver_url, [after], timeout=90)[after] == "SUCCESS"
+    after = trigger(heavy_queue.url, job_name="heavy_job", run_config=config)
+    assert wait_for_end(heavy_queue.url, [after], timeout=90)[after] == "SUCCESS"

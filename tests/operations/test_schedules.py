@@ -1,21 +1,16 @@
-"""The master workflow's schedule, the hourly rescan and the daily cleanup."""
+"""The master workflow's schedule and the daily cleanup."""
 
 import os
 import time
 from pathlib import Path
 
-import dagster as dg
 import pytest
 
 from brainstar.core.atomic import atomic_path
 from brainstar.core.cleanup import remove_stale_temporary_files
-from platform_assets.neuro.partitions import neuro_sessions
-from platform_assets.neuro.schedules import neuro_rescan_schedule
 from platform_assets.operations.jobs import cleanup_job, workflow_job
 from platform_assets.operations.schedules import build_workflow_schedule
-from resources import LandingZone, Warehouse
-
-DEMO_SESSIONS = ["sub-01_ses-01", "sub-02_ses-01", "sub-03_ses-01"]
+from resources import Warehouse
 
 
 def test_workflow_cron_defaults_to_every_third_day_at_two(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -33,32 +28,6 @@ def test_workflow_job_covers_what_no_sensor_drives() -> None:
     assert {"neuro/cohort_table", "cortex/promoted_column", "astro/promote_sed_model"} <= keys
     assert not {"neuro/raw_session", "neuro/connectome"} & keys
     assert job.tags["dagster/priority"] == "5" and job.tags["dagster/max_runtime"] == "21600"
-
-
-@dg.asset(partitions_def=neuro_sessions)
-def session_marker() -> None:
-    """Stands in for a session's run: any run tagged with the partition counts."""
-
-
-def test_rescan_registers_sessions_and_runs_only_those_never_run(tmp_path: Path, landing: Path) -> None:
-    from platform_assets.definitions import defs
-
-    with dg.DagsterInstance.local_temp(str(tmp_path)) as instance:
-        resources = {"landing_zone": LandingZone(root=str(landing), settle_seconds=0)}
-        repository = defs.get_repository_def()
-        first = neuro_rescan_schedule.evaluate_tick(
-            dg.build_schedule_context(instance=instance, resources=resources, repository_def=repository)
-        )
-        assert sorted(instance.get_dynamic_partitions(neuro_sessions.name)) == DEMO_SESSIONS
-        assert [r.partition_key for r in first.run_requests] == DEMO_SESSIONS
-        assert {r.run_key for r in first.run_requests} == {f"rescan:{key}" for key in DEMO_SESSIONS}
-        assert all(r.tags["dagster/priority"] == "10" for r in first.run_requests)
-
-        dg.materialize([session_marker], instance=instance, partition_key="sub-01_ses-01")
-        second = neuro_rescan_schedule.evaluate_tick(
-            dg.build_schedule_context(instance=instance, resources=resources, repository_def=repository)
-        )
-        assert [r.partition_key for r in second.run_requests] == DEMO_SESSIONS[1:]
 
 
 def _age(path: Path, seconds: float) -> None:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from brainstar.core.processes import background_process
+from brainstar.core.processes import dagster_server
 from platform_assets.definitions import defs
-from tests.conftest import REPO_ROOT, VENV_BIN, free_port, subprocess_env
+from tests.conftest import REPO_ROOT, VENV_BIN, subprocess_env
 from tests.ui.browser import CHROMIUM, CHROMIUM_ARGS, UiDriver
 
 pytestmark = [pytest.mark.slow, pytest.mark.ui]
@@ -51,17 +51,11 @@ def dagster_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     # One good session and the broken one keep the sensor's runs light; DICOM is tested elsewhere.
     shutil.rmtree(root / "landing" / "neuro" / "sub-02")
-    port = free_port()
-    command = [str(VENV_BIN / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)]
-    with background_process(
-        command,
-        env=subprocess_env(env),
-        cwd=REPO_ROOT,
-        log_path=root / "dagster_dev.log",
-        ready_url=f"http://127.0.0.1:{port}/server_info",
-        timeout=180,
-    ):
-        yield f"http://127.0.0.1:{port}"
+    command = [str(VENV_BIN / "dagster"), "dev", "-w", "workspace.yaml"]
+    with dagster_server(
+        command, env=subprocess_env(env), log_path=root / "dagster_dev.log", timeout=180
+    ) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

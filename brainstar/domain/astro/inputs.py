@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from brainstar.domain.astro import features, photometry, physics
+from brainstar.domain.astro import features, photometry
+from brainstar.domain.astro.formats import LC_CLASSES
 
 SPECTRAL_TARGETS = ("teff_k", "logg_cgs", "feh_dex")
-LC_CLASSES = physics.LC_CLASSES
 PERIOD_TOLERANCE = 0.02  # a period counts as recovered within 2 %
 PERIOD_CANDIDATES = ("bls", "2*bls", "ls", "2*ls")
 

@@ -29,7 +29,7 @@ from brainstar.domain.cortex.network import ColumnNetwork
 # loaded 2-core machine, 48 s with the default vs 3.6 s with PASSIVE for the same run. Must be
 # set before the OpenMP runtime starts; an explicit user setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-from brainstar.domain.cortex.params import NeuronParams
+from brainstar.domain.cortex.config import ColumnConfig, NeuronParams
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,40 @@ class Propagators:
     theta: float  # threshold above E_L (mV)
     v_reset: float  # reset relative to E_L (mV)
     ref_steps: int
+
+
+@dataclass(frozen=True)
+class EngineRun:
+    """What both engines simulate besides the network: neuron model, durations, background, seed."""
+
+    neuron: NeuronParams
+    t_sim_ms: float
+    warmup_ms: float
+    bg_rate_hz: float
+    poisson_input: bool
+    seed: int
+
+    @classmethod
+    def of(cls, config: ColumnConfig) -> EngineRun:
+        return cls(
+            neuron=config.neuron,
+            t_sim_ms=config.t_sim_ms,
+            warmup_ms=config.warmup_ms,
+            bg_rate_hz=config.synapse.bg_rate_hz,
+            poisson_input=config.poisson_input,
+            seed=config.seed,
+        )
+
+    def steps(self, dt_ms: float) -> tuple[int, int]:
+        """Warm-up steps and total steps."""
+        n_warm = round(self.warmup_ms / dt_ms)
+        return n_warm, n_warm + round(self.t_sim_ms / dt_ms)
+
+    def poisson_means(self, network: ColumnNetwork) -> np.ndarray:
+        """Mean external Poisson spike count per neuron and step (none under the DC approximation)."""
+        if not self.poisson_input:
+            return np.zeros(network.n_neurons)
+        return network.ext_indegree * self.bg_rate_hz * network.dt_ms * 1e-3
 
 
 def propagators(neuron: NeuronParams, dt_ms: float) -> Propagators:
@@ -206,27 +240,15 @@ def _run(
     return rec_steps[:count], rec_ids[:count], count
 
 
-def simulate_network(
-    network: ColumnNetwork,
-    neuron: NeuronParams,
-    t_sim_ms: float,
-    warmup_ms: float,
-    bg_rate_hz: float,
-    poisson_input: bool,
-    seed: int,
-    threads: int = 1,
-) -> SpikeData:
-    """Run warm-up plus ``t_sim_ms``; record spikes after the warm-up. Deterministic for ``seed``.
+def simulate_network(network: ColumnNetwork, run: EngineRun, threads: int = 1) -> SpikeData:
+    """Run warm-up plus ``run.t_sim_ms``; record spikes after the warm-up. Deterministic for the seed.
 
     A spike emitted in step k (time (k+1) dt, NEST convention) is reported at that time.
     """
-    dt = network.dt_ms
-    prop = propagators(neuron, dt)
-    n_warm = round(warmup_ms / dt)
-    n_steps = n_warm + round(t_sim_ms / dt)
-    lam = network.ext_indegree * bg_rate_hz * dt * 1e-3 if poisson_input else np.zeros(network.n_neurons)
-    lam = lam.astype(np.float64)
-    v0 = network.v0_mv - neuron.e_l_mv
+    prop = propagators(run.neuron, network.dt_ms)
+    n_warm, n_steps = run.steps(network.dt_ms)
+    lam = run.poisson_means(network).astype(np.float64)
+    v0 = network.v0_mv - run.neuron.e_l_mv
     previous = numba.get_num_threads()
     numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
     try:
@@ -249,7 +271,7 @@ def simulate_network(
             prop.ref_steps,
             n_steps,
             n_warm,
-            np.uint64(seed),
+            np.uint64(run.seed),
             numba.get_num_threads(),
         )
         wall = time.perf_counter() - start

@@ -12,46 +12,35 @@ import time
 
 import numpy as np
 
-from brainstar.domain.cortex.engine_numba import SpikeData, propagators, spike_data
+from brainstar.domain.cortex.engine_numba import EngineRun, SpikeData, propagators, spike_data
 from brainstar.domain.cortex.network import ColumnNetwork
-from brainstar.domain.cortex.params import NeuronParams
 
 
 def simulate_network_torch(
-    network: ColumnNetwork,
-    neuron: NeuronParams,
-    t_sim_ms: float,
-    warmup_ms: float,
-    bg_rate_hz: float,
-    poisson_input: bool,
-    seed: int,
-    device: str = "cpu",
-    dtype: str = "float32",
+    network: ColumnNetwork, run: EngineRun, device: str = "cpu", dtype: str = "float32"
 ) -> SpikeData:
-    """Run warm-up plus ``t_sim_ms`` on ``device``; record spikes after the warm-up."""
+    """Run warm-up plus ``run.t_sim_ms`` on ``device``; record spikes after the warm-up."""
     import torch
 
     dev = torch.device(device)
     tdtype = getattr(torch, dtype)
     dt = network.dt_ms
-    prop = propagators(neuron, dt)
+    prop = propagators(run.neuron, dt)
     n = network.n_neurons
     ring = int(network.delays.max()) + 1 if network.n_synapses else 2
     indptr = torch.as_tensor(network.indptr, device=dev)
     targets = torch.as_tensor(network.targets.astype(np.int64), device=dev)
     weights = torch.as_tensor(network.weights, device=dev, dtype=tdtype)
     delays = torch.as_tensor(network.delays.astype(np.int64), device=dev)
-    v = torch.as_tensor(network.v0_mv - neuron.e_l_mv, device=dev, dtype=tdtype)
+    v = torch.as_tensor(network.v0_mv - run.neuron.e_l_mv, device=dev, dtype=tdtype)
     dc = torch.as_tensor(network.dc_pa, device=dev, dtype=tdtype)
-    lam_np = network.ext_indegree * bg_rate_hz * dt * 1e-3 if poisson_input else np.zeros(n)
-    lam = torch.as_tensor(lam_np, device=dev, dtype=tdtype)
+    lam = torch.as_tensor(run.poisson_means(network), device=dev, dtype=tdtype)
     current = torch.zeros(n, device=dev, dtype=tdtype)
     buf = torch.zeros(ring * n, device=dev, dtype=tdtype)
     refractory = torch.zeros(n, device=dev, dtype=torch.int32)
     generator = torch.Generator(device=dev)
-    generator.manual_seed(seed)
-    n_warm = round(warmup_ms / dt)
-    n_steps = n_warm + round(t_sim_ms / dt)
+    generator.manual_seed(run.seed)
+    n_warm, n_steps = run.steps(dt)
     rec_steps: list[torch.Tensor] = []
     rec_ids: list[torch.Tensor] = []
     start = time.perf_counter()
@@ -63,7 +52,7 @@ def simulate_network_torch(
         row = buf[slot * n : (slot + 1) * n]
         current = current * prop.p11 + row
         row.zero_()
-        if poisson_input:
+        if run.poisson_input:
             current = current + network.weight_ext_pa * torch.poisson(lam, generator=generator)
         spiked = v >= prop.theta
         v = torch.where(spiked, torch.full_like(v, prop.v_reset), v)

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from brainstar.domain.cortex.params import ColumnConfig, DerivedParams, derive
+from brainstar.domain.cortex.config import ColumnConfig
+from brainstar.domain.cortex.params import DerivedParams, derive
 
 MAX_DELAY_STEPS = 255  # delays are stored as uint8 steps; 25.5 ms at dt 0.1 ms is > 30 SD above the mean
 

@@ -23,9 +23,9 @@ from dataclasses import dataclass, replace
 import numba
 import numpy as np
 
+from brainstar.domain.cortex.config import NeuronParams, PlasticityConfig
 from brainstar.domain.cortex.engine_numba import _run, propagators
 from brainstar.domain.cortex.network import ColumnNetwork
-from brainstar.domain.cortex.params import NeuronParams, PlasticityConfig
 from brainstar.domain.cortex.plasticity import (
     DaStdpParams,
     StdpParams,

@@ -1,4 +1,4 @@
-"""Potjans & Diesmann (2014) microcircuit parameters and the typed, validated column configuration.
+"""Potjans & Diesmann (2014) microcircuit parameters, validation of a column, and its scaled tables.
 
 Every table carries its source. "PD14" is Potjans TC, Diesmann M (2014) Cereb Cortex 24(3):785-806,
 doi:10.1093/cercor/bhs358; "INM-6" is the maintained reference implementation
@@ -11,14 +11,19 @@ PD14 builds on), L4, L5 and L6. Layer 1 has no neurons in PD14. Here L1 is an op
 purely inhibitory population ("L1I"); because PD14 publishes no numbers for it, every L1 number
 (neuron count, external in-degree, connection probabilities) must be supplied by the user together
 with its source in :class:`Layer1Config`, and nothing about L1 is defaulted.
+
+The configuration dataclasses (:class:`ColumnConfig` and its parts) and the connectivity tables
+they default to are defined in the numpy-free :mod:`brainstar.domain.cortex.config`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 
 import numpy as np
+
+from brainstar.domain.cortex.config import ColumnConfig, ConfigError, Layer1Config, NeuronParams
 
 POPULATIONS: tuple[str, ...] = ("L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I")
 LAYER_OF: dict[str, str] = {
@@ -33,25 +38,6 @@ LAYER_OF: dict[str, str] = {
     "L6I": "L6",
 }
 
-# Full-scale neuron counts. PD14 Table 5; INM-6 network_params.full_num_neurons.
-FULL_NUM_NEURONS: tuple[int, ...] = (20683, 5834, 21915, 5479, 4850, 1065, 14395, 2948)
-
-# External (Poisson, 8 Hz each) in-degrees, layer-specific variant. PD14 Table 5; INM-6 K_ext.
-K_EXT: tuple[int, ...] = (1600, 1500, 2100, 1900, 2000, 1900, 2900, 2100)
-
-# Connection probabilities, rows = targets, columns = sources, order POPULATIONS.
-# PD14 Table 5; INM-6 network_params.conn_probs.
-CONN_PROBS: tuple[tuple[float, ...], ...] = (
-    (0.1009, 0.1689, 0.0437, 0.0818, 0.0323, 0.0, 0.0076, 0.0),
-    (0.1346, 0.1371, 0.0316, 0.0515, 0.0755, 0.0, 0.0042, 0.0),
-    (0.0077, 0.0059, 0.0497, 0.135, 0.0067, 0.0003, 0.0453, 0.0),
-    (0.0691, 0.0029, 0.0794, 0.1597, 0.0033, 0.0, 0.1057, 0.0),
-    (0.1004, 0.0622, 0.0505, 0.0057, 0.0831, 0.3726, 0.0204, 0.0),
-    (0.0548, 0.0269, 0.0257, 0.0022, 0.06, 0.3158, 0.0086, 0.0),
-    (0.0156, 0.0066, 0.0211, 0.0166, 0.0572, 0.0197, 0.0396, 0.2252),
-    (0.0364, 0.001, 0.0034, 0.0005, 0.0277, 0.008, 0.0658, 0.1443),
-)
-
 # Full-scale mean rates (Hz) of the NEST 3 reference run; INM-6 network_params.full_mean_rates.
 # Used for the DC compensation of down-scaled in-degrees and as the published reference.
 FULL_MEAN_RATES_HZ: tuple[float, ...] = (0.903, 2.965, 4.414, 5.876, 7.569, 8.633, 1.105, 7.829)
@@ -61,103 +47,9 @@ FULL_MEAN_RATES_HZ: tuple[float, ...] = (0.903, 2.965, 4.414, 5.876, 7.569, 8.63
 FULL_CV_ISI: tuple[float, ...] = (0.938, 0.916, 0.891, 0.873, 0.847, 0.809, 0.924, 0.819)
 
 
-@dataclass(frozen=True)
-class NeuronParams:
-    """``iaf_psc_exp``: LIF with exponential post-synaptic currents. PD14 Table 5; INM-6 neuron_params."""
-
-    c_m_pf: float = 250.0
-    tau_m_ms: float = 10.0
-    e_l_mv: float = -65.0
-    v_th_mv: float = -50.0
-    v_reset_mv: float = -65.0
-    t_ref_ms: float = 2.0
-    tau_syn_ms: float = 0.5
-
-
 # "Optimized" initial membrane potentials (mean, SD per population, mV); INM-6 V0_type "optimized".
 V0_MEAN_MV: tuple[float, ...] = (-68.28, -63.16, -63.33, -63.45, -63.11, -61.66, -66.72, -61.43)
 V0_STD_MV: tuple[float, ...] = (5.36, 4.57, 4.74, 4.94, 4.94, 4.55, 5.46, 4.48)
-
-
-@dataclass(frozen=True)
-class SynapseParams:
-    """Synaptic parameters. PD14 Table 5; INM-6 network_params (PSP_exc_mean ... delay_poisson)."""
-
-    psp_exc_mv: float = 0.15
-    g: float = -4.0
-    l4e_to_l23e_factor: float = 2.0  # PD14: the L4E -> L2/3E weight is doubled
-    weight_rel_std: float = 0.1
-    delay_exc_ms: float = 1.5
-    delay_inh_ms: float = 0.75
-    delay_rel_std: float = 0.5
-    delay_poisson_ms: float = 1.5
-    bg_rate_hz: float = 8.0
-
-
-@dataclass(frozen=True)
-class Layer1Config:
-    """Optional sparse inhibitory layer 1 ("L1I"). PD14 has no L1: every number comes from ``source``.
-
-    ``n_full`` is the full-scale neuron count, ``k_ext`` its external Poisson in-degree,
-    ``p_to`` the probabilities L1I -> each PD14 population (targets), ``p_from`` each PD14
-    population -> L1I (sources), both in :data:`POPULATIONS` order.
-    """
-
-    n_full: int
-    k_ext: int
-    p_to: tuple[float, ...]
-    p_from: tuple[float, ...]
-    source: str
-
-
-@dataclass(frozen=True)
-class PlasticityConfig:
-    """Switches for learning and neuromodulation (levels are dimensionless, 0 = absent, 1 = high)."""
-
-    stdp: bool = False
-    stdp_rule: str = "song2000"  # "song2000" (tau 20/20 ms) or "bipoo" (16.8/33.7 ms)
-    dopamine: bool = False
-    acetylcholine: float = 0.0
-    norepinephrine: float = 0.0
-    serotonin: float = 0.0
-
-
-@dataclass(frozen=True)
-class ColumnConfig:
-    """Everything that defines one column simulation. Call :meth:`validate` before building."""
-
-    n_scaling: float = 0.1
-    k_scaling: float = 1.0
-    t_sim_ms: float = 1000.0
-    warmup_ms: float = 500.0
-    dt_ms: float = 0.1
-    seed: int = 55
-    poisson_input: bool = True
-    threads: int = 1
-    full_num_neurons: tuple[int, ...] = FULL_NUM_NEURONS
-    k_ext: tuple[int, ...] = K_EXT
-    conn_probs: tuple[tuple[float, ...], ...] = CONN_PROBS
-    neuron: NeuronParams = field(default_factory=NeuronParams)
-    synapse: SynapseParams = field(default_factory=SynapseParams)
-    layer1: Layer1Config | None = None
-    plasticity: PlasticityConfig = field(default_factory=PlasticityConfig)
-
-    def validate(self) -> ColumnConfig:
-        """Raise :class:`ConfigError` naming the first impossible field; return ``self`` if fine."""
-        validate(self)
-        return self
-
-    def with_(self, **changes: object) -> ColumnConfig:
-        return replace(self, **changes)
-
-
-class ConfigError(ValueError):
-    """An impossible configuration. ``field`` is the dotted name of the offending field."""
-
-    def __init__(self, field_name: str, problem: str) -> None:
-        super().__init__(f"config field '{field_name}': {problem}")
-        self.field = field_name
-        self.problem = problem
 
 
 def _positive(name: str, value: float) -> None:
@@ -353,33 +245,3 @@ def derive(config: ColumnConfig) -> DerivedParams:
         v0_std_mv=np.asarray(v0_std),
         reference_rates_hz=np.asarray(rates),
     )
-
-
-def config_to_dict(config: ColumnConfig) -> dict[str, object]:
-    """JSON-ready form of a configuration (tuples become lists)."""
-    from dataclasses import asdict
-
-    return asdict(config)
-
-
-def config_from_dict(data: dict[str, object]) -> ColumnConfig:
-    """Inverse of :func:`config_to_dict`; unknown keys are an error naming the key."""
-    known = set(ColumnConfig.__dataclass_fields__)
-    unknown = set(data) - known
-    if unknown:
-        raise ConfigError(sorted(unknown)[0], "unknown configuration field")
-    values = dict(data)
-    nested = {"neuron": NeuronParams, "synapse": SynapseParams, "plasticity": PlasticityConfig}
-    for key, cls in nested.items():
-        if isinstance(values.get(key), dict):
-            values[key] = cls(**values[key])
-    if isinstance(values.get("layer1"), dict):
-        l1 = dict(values["layer1"])
-        l1["p_to"], l1["p_from"] = tuple(l1["p_to"]), tuple(l1["p_from"])
-        values["layer1"] = Layer1Config(**l1)
-    for key in ("full_num_neurons", "k_ext"):
-        if key in values:
-            values[key] = tuple(values[key])
-    if "conn_probs" in values:
-        values["conn_probs"] = tuple(tuple(row) for row in values["conn_probs"])
-    return ColumnConfig(**values)

@@ -6,9 +6,9 @@ import time
 from typing import Any
 
 from brainstar.domain.cortex import metrics
-from brainstar.domain.cortex.engine_numba import SpikeData, simulate_network
+from brainstar.domain.cortex.config import ColumnConfig, ConfigError
+from brainstar.domain.cortex.engine_numba import EngineRun, SpikeData, simulate_network
 from brainstar.domain.cortex.network import ColumnNetwork, build_network
-from brainstar.domain.cortex.params import ColumnConfig, ConfigError
 
 ENGINES = ("numba", "torch")
 
@@ -22,19 +22,12 @@ def run_engine(
     from brainstar.domain.cortex.neuromodulation import modulate_network  # imports numba kernels
 
     network = modulate_network(network, config.plasticity)
-    kwargs = dict(
-        neuron=config.neuron,
-        t_sim_ms=config.t_sim_ms,
-        warmup_ms=config.warmup_ms,
-        bg_rate_hz=config.synapse.bg_rate_hz,
-        poisson_input=config.poisson_input,
-        seed=config.seed,
-    )
+    run = EngineRun.of(config)
     if engine == "numba":
-        return simulate_network(network, threads=config.threads, **kwargs)
+        return simulate_network(network, run, threads=config.threads)
     from brainstar.domain.cortex.engine_torch import simulate_network_torch
 
-    return simulate_network_torch(network, device=device or "cpu", **kwargs)
+    return simulate_network_torch(network, run, device=device or "cpu")
 
 
 def summarize_run(

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from brainstar.domain.cortex.params import PlasticityConfig
+from brainstar.domain.cortex.config import PlasticityConfig
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from brainstar.domain.cortex import gates, neuromodulation, plasticity, report
-from brainstar.domain.cortex.params import ColumnConfig
+from brainstar.domain.cortex.config import ColumnConfig
 
 STDP_DELTAS_MS = np.concatenate([np.arange(-100.0, 0.0, 2.0), np.arange(2.0, 101.0, 2.0)])
 DISTAL_REWARD = {"t_sec": 1200, "n_exc": 200, "n_inh": 50, "m": 100, "seed": 1}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -12,14 +13,10 @@ QC_METRICS = ("fd_mean_mm", "fd_max_mm", "ndc_preprocessed", "snr_b0_in_mask", "
 MAD_TO_SD = 1.4826  # MAD of a normal distribution times this is its SD (robust z-score)
 
 
-def collect(warehouse_root: Path) -> pd.DataFrame:
-    """Rows for every session with both a QC table and regional statistics in the warehouse."""
+def collect(sessions: Iterable[tuple[str, Path, Path]]) -> pd.DataFrame:
+    """One row per ``(session, qc.json, regional_stats.parquet)``: QC values and regional means."""
     rows = []
-    for qc_path in sorted((warehouse_root / "neuro" / "preprocessed_dwi").glob("*/qc.json")):
-        session = qc_path.parent.name
-        stats_path = warehouse_root / "neuro" / "parcellation_stats" / session / "regional_stats.parquet"
-        if not stats_path.is_file():
-            continue
+    for session, qc_path, stats_path in sessions:
         row: dict[str, object] = {"session": session, **json.loads(qc_path.read_text())}
         stats = pd.read_parquet(stats_path)
         for record in stats[stats["map"].isin(["fa", "md"])].itertuples():

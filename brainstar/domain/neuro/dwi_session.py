@@ -63,14 +63,18 @@ def find_nifti_session(session_dir: Path) -> DwiFiles:
     missing = [name for name in ("dwi.nii.gz", "dwi.bval", "dwi.bvec") if not (session_dir / name).is_file()]
     if missing:
         raise SessionInputError(session_dir, f"no DWI found: missing {', '.join(missing)}")
-    optional = {name: session_dir / f"{name}.nii.gz" for name in ("labels", "T1w")}
     return DwiFiles(
         dwi=session_dir / "dwi.nii.gz",
         bval=session_dir / "dwi.bval",
         bvec=session_dir / "dwi.bvec",
-        labels=optional["labels"] if optional["labels"].is_file() else None,
-        t1w=optional["T1w"] if optional["T1w"].is_file() else None,
+        **optional_files(session_dir),
     )
+
+
+def optional_files(session_dir: Path) -> dict[str, Path]:
+    """The optional images a session brought, whatever its DWI format: ``labels``, ``t1w``."""
+    candidates = {"labels": session_dir / "labels.nii.gz", "t1w": session_dir / "T1w.nii.gz"}
+    return {name: path for name, path in candidates.items() if path.is_file()}
 
 
 def read_bvals(path: Path) -> np.ndarray:

@@ -51,12 +51,18 @@ class PhantomSpec:
 
     shape: tuple[int, int, int] = DEMO_SHAPE
     voxel_size_mm: float = 2.0
-    n_b0: int = 3
-    n_directions: int = 30
-    bvalue: float = 1000.0
-    s0: float = 1000.0
-    snr: float = 30.0
+    """Isotropic voxel edge."""
     regions: tuple[PhantomRegion, ...] = field(default_factory=lambda: default_regions(DEMO_SHAPE))
+    n_b0: int = 3
+    """Volumes at b = 0, acquired first."""
+    n_directions: int = 30
+    """Diffusion-weighted volumes, directions spread over a hemisphere."""
+    bvalue: float = 1000.0
+    """s/mm^2 of every diffusion-weighted volume."""
+    s0: float = 1000.0
+    """b = 0 signal of tissue with ``relative_s0`` 1."""
+    snr: float = 30.0
+    """s0 over the Rician noise sigma."""
 
     def brain(self) -> np.ndarray:
         """Boolean ellipsoid (X, Y, Z); unequal semi-axes so no rotation leaves it unchanged."""
@@ -198,7 +204,7 @@ def write_dicom_session(
     session_dir: Path, spec: PhantomSpec, seed: int, subject: str, session: str
 ) -> dict[str, object]:
     """Write the phantom as a DICOM series in ``dicom/`` (LAS) plus ``labels.nii.gz``; return ground truth."""
-    from brainstar.domain.neuro.dicom import write_dicom_series
+    from brainstar.domain.neuro.demo.dicom_series import write_dicom_series
 
     data, labels = simulate_dwi(spec, np.random.default_rng(seed))
     bvals, voxel_bvecs = acquisition_scheme(spec)

@@ -1,4 +1,4 @@
-"""Physically motivated forward models with known truth: spectra, photometry, light curves.
+"""Forward models the demo writers draw from, with known truth: spectra, photometry, light curves.
 
 Simple on purpose, but the dependences a model has to learn are the real ones: Balmer
 lines peak in A stars and broaden with surface gravity, metal lines deepen with [Fe/H]
@@ -21,7 +21,6 @@ SDSS_NPIX = 3841
 # Kepler long cadence (TIMEDEL in the real headers) and one quarter's length.
 KEPLER_CADENCE_DAYS = 0.02043359821692
 KEPLER_N_CADENCES = 4354
-LC_CLASSES = ("transit", "eclipsing_binary", "pulsator", "quiet")
 
 # (vacuum wavelength A, kind, base optical depth, gaussian sigma A)
 LINES: tuple[tuple[float, str, float, float], ...] = (

@@ -1,0 +1,91 @@
+"""Demo Gaia DR3 ``gaia_source`` rows and the archive's CSV export of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from astropy.table import MaskedColumn, Table
+
+from brainstar.core.atomic import atomic_path
+from brainstar.domain.astro.demo import physics
+from brainstar.domain.astro.demo.stars import DemoStar
+
+GAIA_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("source_id", "i8"),
+    ("ra", "f8"),
+    ("dec", "f8"),
+    ("parallax", "f8"),
+    ("parallax_error", "f4"),
+    ("parallax_over_error", "f4"),
+    ("phot_g_mean_mag", "f4"),
+    ("phot_bp_mean_mag", "f4"),
+    ("phot_rp_mean_mag", "f4"),
+    ("bp_rp", "f4"),
+    ("ruwe", "f4"),
+    ("teff_gspphot", "f4"),
+    ("logg_gspphot", "f4"),
+    ("mh_gspphot", "f4"),
+)
+CSV_FILES = ("GaiaSource_000000-003111.csv", "GaiaSource_003112-006224.csv")  # the archive's bulk naming
+
+
+def gaia_row(star: DemoStar, rng: np.random.Generator) -> dict[str, Any]:
+    """Observed Gaia astrometry and photometry of a star, with reddening and noise."""
+    p = star.params
+    colour0 = physics.intrinsic_bp_rp(p.teff_k, p.feh_dex)
+    g0 = physics.absolute_g(p) + 5.0 * np.log10(star.distance_pc / 10.0)
+    g = g0 + physics.A_G_PER_AV * star.av_mag
+    colour = colour0 + (physics.A_BP_PER_AV - physics.A_RP_PER_AV) * star.av_mag
+    rp = g - (0.08 + 0.47 * colour)
+    binary = rng.random() < 0.08
+    mag_err = 0.002 + 0.01 * 10 ** (0.2 * (g - 19.0))
+    plx_err = 0.015 + 0.1 * 10 ** (0.2 * (g - 19.0))
+    parallax = 1000.0 / star.distance_pc + rng.normal(0, plx_err)
+    g_obs, rp_obs = g + rng.normal(0, mag_err), rp + rng.normal(0, mag_err)
+    colour_obs = colour + rng.normal(0, 1.4 * mag_err)
+    has_gsp = rng.random() < 0.3
+    return {
+        "source_id": star.source_id,
+        "ra": star.ra_deg + rng.normal(0, 0.05 / 3600),
+        "dec": star.dec_deg + rng.normal(0, 0.05 / 3600),
+        "parallax": parallax,
+        "parallax_error": plx_err,
+        "parallax_over_error": parallax / plx_err,
+        "phot_g_mean_mag": g_obs,
+        "phot_bp_mean_mag": rp_obs + colour_obs,
+        "phot_rp_mean_mag": rp_obs,
+        "bp_rp": colour_obs,
+        "ruwe": float(rng.uniform(1.5, 4.0) if binary else rng.normal(1.0, 0.05)),
+        "teff_gspphot": p.teff_k + rng.normal(0, 150) if has_gsp else None,
+        "logg_gspphot": p.logg_cgs + rng.normal(0, 0.2) if has_gsp else None,
+        "mh_gspphot": p.feh_dex + rng.normal(0, 0.3) if has_gsp else None,
+    }
+
+
+def gaia_table(rows: list[dict[str, float | int | None]]) -> Table:
+    """A gaia_source Table; ``None`` or NaN values become masked (empty CSV fields, like the archive)."""
+    columns = []
+    for name, dtype in GAIA_COLUMNS:
+        values = [row.get(name) for row in rows]
+        mask = [v is None or (isinstance(v, float) and not np.isfinite(v)) for v in values]
+        filled = [0 if m else v for v, m in zip(values, mask, strict=True)]
+        columns.append(MaskedColumn(np.asarray(filled, dtype=dtype), name=name, mask=mask))
+    return Table(columns)
+
+
+def write_gaia_csv(path: Path, table: Table) -> Path:
+    with atomic_path(path) as tmp:
+        table.write(tmp, format="ascii.csv", overwrite=True)
+    return path
+
+
+def write_gaia_source(folder: Path, rows: list[dict[str, Any]]) -> list[Path]:
+    """``rows`` split in two halves over the two CSV_FILES, as a bulk download comes in chunks."""
+    half = len(rows) // 2
+    chunks = (rows[:half], rows[half:])
+    return [
+        write_gaia_csv(folder / name, gaia_table(chunk))
+        for name, chunk in zip(CSV_FILES, chunks, strict=True)
+    ]
