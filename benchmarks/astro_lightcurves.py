@@ -16,8 +16,8 @@ import numpy as np
 from astropy.timeseries import BoxLeastSquares
 
 from benchmarks.harness import Table
+from brainstar.demo.astro import kepler
 from brainstar.domain.astro import lightcurves, periods
-from brainstar.domain.astro.demo import kepler
 
 N_CURVES = 12
 WINDOW_DAYS = 0.75

@@ -15,8 +15,8 @@ from pathlib import Path
 from benchmarks.harness import Table
 from brainstar.core import devices
 from brainstar.core.landing import survey_files
+from brainstar.demo.astro.surveys import write_astro_surveys
 from brainstar.domain.astro import photometry, pipeline
-from brainstar.domain.astro.demo.surveys import write_astro_surveys
 from brainstar.domain.astro.formats import LABELS_CATALOG
 
 PRIMARY = {"spectral": "teff_k_rmse", "lightcurve": "macro_f1", "sed": "teff_k_rmse"}

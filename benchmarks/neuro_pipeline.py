@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from benchmarks.harness import Table, best_of
+from brainstar.demo.neuro import phantom
 from brainstar.domain.neuro import bids, dwi_session, parcellation, preprocess, reconstruction, tractography
-from brainstar.domain.neuro.demo import phantom
 
 SIZES = {
     "demo 28x28x14, 33 vol": phantom.PhantomSpec(),

@@ -35,8 +35,8 @@ import requests
 
 from benchmarks._queue_location import JOB_NAME, LOCATION_NAME, PARTITIONS, WORK_SECONDS, queue_item
 from benchmarks.harness import Table
+from brainstar.cli.local_dagster import background_process, dagster_server, prepare_local_instance
 from brainstar.core.pools import PROCESSING, pool_limits
-from brainstar.core.processes import background_process, dagster_server, prepare_local_instance
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent

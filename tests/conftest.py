@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from brainstar.domain.demo_landing import write_demo_landing
+from brainstar.demo.landing import write_demo_landing
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent

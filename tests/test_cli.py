@@ -8,7 +8,7 @@ import dagster as dg
 import pytest
 
 from brainstar.cli.materialize_all import AssetOutcome, materialize_all
-from brainstar.domain.demo_landing import DEMO_SESSIONS
+from brainstar.demo.landing import DEMO_SESSIONS
 from tests.conftest import REPO_ROOT, VENV_BIN, DemoRun, subprocess_env, tree_digest
 from tests.operations.test_notifications import unreadable_file
 

@@ -7,8 +7,8 @@ import nibabel as nib
 import numpy as np
 import pytest
 
+from brainstar.demo.neuro import phantom
 from brainstar.domain.neuro import dwi_session
-from brainstar.domain.neuro.demo import phantom
 from brainstar.domain.neuro.dwi_session import SessionInputError
 
 

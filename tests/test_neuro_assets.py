@@ -6,7 +6,7 @@ import dagster as dg
 import pytest
 
 from brainstar.cli.neuro_sessions import register_settled_sessions
-from brainstar.domain.demo_landing import DEMO_SESSIONS
+from brainstar.demo.landing import DEMO_SESSIONS
 from platform_assets.definitions import defs
 from tests.conftest import tree_digest
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from brainstar.core.processes import dagster_server
+from brainstar.cli.local_dagster import dagster_server
 from tests.conftest import VENV_BIN, subprocess_env
 
 pytestmark = pytest.mark.slow

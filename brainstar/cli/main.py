@@ -34,7 +34,7 @@ def cli() -> None:
 @click.option("--domain", "domains", multiple=True, help="Only these domains (default: all).")
 def demo_data(landing_dir: Path | None, seed: int, domains: tuple[str, ...]) -> None:
     """Write a small synthetic landing zone in the real formats, with its ground truth."""
-    from brainstar.domain.demo_landing import GROUND_TRUTH_FILE, write_demo_landing
+    from brainstar.demo.landing import GROUND_TRUTH_FILE, write_demo_landing
 
     root = (landing_dir or settings.landing_dir()).resolve()
     truth = write_demo_landing(root, seed=seed, domains=domains or None)
@@ -101,7 +101,7 @@ def run(seed: int) -> None:
 
     from brainstar.cli.materialize_all import format_table, materialize_all
     from brainstar.cli.neuro_sessions import register_settled_sessions
-    from brainstar.domain.demo_landing import landing_is_empty, write_demo_landing
+    from brainstar.demo.landing import landing_is_empty, write_demo_landing
     from platform_assets.definitions import defs
 
     landing_root = settings.landing_dir()
@@ -125,7 +125,7 @@ def run(seed: int) -> None:
 
 def expected_failures(landing_root: Path) -> dict[str, str]:
     """Partitions the demo data breaks on purpose, from its ground truth (empty for real data)."""
-    from brainstar.domain.demo_landing import GROUND_TRUTH_FILE
+    from brainstar.demo.landing import GROUND_TRUTH_FILE
 
     path = landing_root / GROUND_TRUTH_FILE
     if not path.is_file():

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from brainstar.domain.astro.demo.surveys import DemoSizes, write_astro_surveys, write_bad_astro_files
+from brainstar.demo.astro.surveys import DemoSizes, write_astro_surveys, write_bad_astro_files
 
 SMALL = DemoSizes(n_spec_stars=90, n_repeat_spectra=10, n_field_stars=20, n_lc_per_class=10)
 

@@ -69,7 +69,7 @@ def test_truth_matches_what_the_files_say(astro_landing: Path, astro_truth: dict
 
 
 def test_same_seed_same_data(tmp_path: Path, astro_landing: Path) -> None:
-    from brainstar.domain.astro.demo.surveys import DemoSizes, write_astro_surveys
+    from brainstar.demo.astro.surveys import DemoSizes, write_astro_surveys
 
     tiny = DemoSizes(n_spec_stars=3, n_repeat_spectra=0, n_field_stars=0, n_lc_per_class=1)
     a = write_astro_surveys(tmp_path / "a", 5, tiny)

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 import torch
 
+from brainstar.demo.astro import gaia, sdss
+from brainstar.demo.astro.stars import DemoStar, draw_stars
 from brainstar.domain.astro import photometry, spectra, split, training
-from brainstar.domain.astro.demo import gaia, sdss
-from brainstar.domain.astro.demo.stars import DemoStar, draw_stars
 
 
 def _stars(n: int, seed: int) -> list[DemoStar]:

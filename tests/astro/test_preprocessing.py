@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from astropy.timeseries import BoxLeastSquares
 
+from brainstar.demo.astro import physics, sdss
+from brainstar.demo.astro.stars import DemoStar
 from brainstar.domain.astro import lightcurves, periods, spectra
-from brainstar.domain.astro.demo import physics, sdss
-from brainstar.domain.astro.demo.stars import DemoStar
 
 
 def _spectrum(teff: float = 6000.0, seed: int = 0):

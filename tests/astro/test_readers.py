@@ -39,7 +39,7 @@ def test_batch_skips_bad_files_and_reads_the_rest(bad_landing: tuple[Path, dict[
 def test_tess_quality_column_is_accepted(tmp_path: Path) -> None:
     import numpy as np
 
-    from brainstar.domain.astro.demo import kepler
+    from brainstar.demo.astro import kepler
 
     lc, _ = kepler.kepler_lightcurve(1234567, "quiet", np.random.default_rng(0))
     path = tmp_path / lc.filename

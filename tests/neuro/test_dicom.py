@@ -11,8 +11,8 @@ import numpy as np
 import pydicom
 import pytest
 
+from brainstar.demo.neuro.dicom_series import MANUFACTURER, quantisation, write_dicom_series
 from brainstar.domain.neuro.dcm2niix import convert_dicom_to_nifti, dcm2niix_binary, dcm2niix_version
-from brainstar.domain.neuro.demo.dicom_series import MANUFACTURER, quantisation, write_dicom_series
 from brainstar.domain.neuro.dicom_conventions import as_dcm2niix_writes, fsl_bvecs_to_world
 from brainstar.domain.neuro.dicom_headers import inspect_dicom_series
 from brainstar.domain.neuro.dwi_session import SessionInputError

@@ -18,8 +18,8 @@ from urllib.parse import urlparse
 import dagster as dg
 import pytest
 
+from brainstar.cli.local_dagster import background_process
 from brainstar.core import settings
-from brainstar.core.processes import background_process
 from platform_assets.operations.celery import (
     DEFAULT_QUEUE,
     EXECUTOR_NAME,

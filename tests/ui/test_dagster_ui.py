@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from brainstar.core.processes import dagster_server
+from brainstar.cli.local_dagster import dagster_server
 from platform_assets.definitions import defs
 from tests.conftest import REPO_ROOT, VENV_BIN, subprocess_env
 from tests.ui.browser import CHROMIUM, CHROMIUM_ARGS, UiDriver

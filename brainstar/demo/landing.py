@@ -36,7 +36,7 @@ DEMO_SESSIONS = (
 
 def write_neuro_sessions(landing_root: Path, seed: int) -> dict[str, Any]:
     """Phantom sessions with known FA per region: one NIfTI, one DICOM, one deliberately broken."""
-    from brainstar.domain.neuro.demo.phantom import PhantomSpec, write_dicom_session, write_nifti_session
+    from brainstar.demo.neuro.phantom import PhantomSpec, write_dicom_session, write_nifti_session
 
     spec = PhantomSpec()
     truth: dict[str, Any] = {}
@@ -59,7 +59,7 @@ def write_neuro_sessions(landing_root: Path, seed: int) -> dict[str, Any]:
 
 def write_astro_surveys(landing_root: Path, seed: int) -> dict[str, Any]:
     """SDSS spectra, Kepler light curves and Gaia photometry with known stellar truth."""
-    from brainstar.domain.astro.demo.surveys import write_astro_surveys as write
+    from brainstar.demo.astro.surveys import write_astro_surveys as write
 
     return write(landing_root, seed)
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from brainstar.domain.astro.demo import physics
+from brainstar.demo.astro import physics
 
 GAIA_DR3_ID_OFFSET = 3_600_000_000_000_000_000  # ids of the demo field lie in this Gaia DR3 range
 

@@ -204,7 +204,7 @@ def write_dicom_session(
     session_dir: Path, spec: PhantomSpec, seed: int, subject: str, session: str
 ) -> dict[str, object]:
     """Write the phantom as a DICOM series in ``dicom/`` (LAS) plus ``labels.nii.gz``; return ground truth."""
-    from brainstar.domain.neuro.demo.dicom_series import write_dicom_series
+    from brainstar.demo.neuro.dicom_series import write_dicom_series
 
     data, labels = simulate_dwi(spec, np.random.default_rng(seed))
     bvals, voxel_bvecs = acquisition_scheme(spec)

@@ -11,8 +11,8 @@ from astropy.io import fits
 from astropy.table import Table
 
 from brainstar.core.atomic import atomic_path
-from brainstar.domain.astro.demo import physics
-from brainstar.domain.astro.demo.fits_template import TemplateWriter
+from brainstar.demo.astro import physics
+from brainstar.demo.astro.fits_template import TemplateWriter
 from brainstar.domain.astro.formats import LABELS_COLUMNS
 
 KEPLER_BJDREFI = 2454833

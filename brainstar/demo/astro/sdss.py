@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 from astropy.io import fits
 
-from brainstar.domain.astro.demo import physics
-from brainstar.domain.astro.demo.fits_template import TemplateWriter
-from brainstar.domain.astro.demo.stars import DemoStar
+from brainstar.demo.astro import physics
+from brainstar.demo.astro.fits_template import TemplateWriter
+from brainstar.demo.astro.stars import DemoStar
 from brainstar.domain.astro.formats import SdssSpectrum
 
 SDSS_BUNIT = "1E-17 erg/cm^2/s/Ang"

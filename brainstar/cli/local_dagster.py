@@ -1,4 +1,5 @@
-"""Starting and always stopping the real Dagster processes that end-to-end tests and benchmarks need."""
+"""Starting and always stopping real Dagster processes (webserver, daemon, `dagster dev`) and a local
+instance for them: used by the end-to-end tests and the queue benchmark."""
 
 from __future__ import annotations
 

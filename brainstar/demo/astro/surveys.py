@@ -1,6 +1,6 @@
 """The astro demo landing zone: survey files in the archives' formats, drawn from :mod:`physics`.
 
-``write_astro_surveys`` is the domain's demo-data writer (brainstar.domain.demo_landing WRITERS):
+``write_astro_surveys`` is the domain's demo-data writer (brainstar.demo.landing WRITERS):
 SDSS spectra of 500 stars (50 of them observed twice, so grouping by star matters),
 200 Kepler quarters (50 each of transit / eclipsing binary / pulsator / quiet), a
 reference catalogue of light-curve classes (like the KOI and Kepler EB catalogues), and
@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 from astropy.io import fits
 
-from brainstar.domain.astro.demo import gaia, kepler, sdss
-from brainstar.domain.astro.demo.stars import DemoStar, draw_stars
+from brainstar.demo.astro import gaia, kepler, sdss
+from brainstar.demo.astro.stars import DemoStar, draw_stars
 from brainstar.domain.astro.formats import LABELS_CATALOG, LC_CLASSES
 
 SURVEYS = ("sdss", "kepler", "gaia")

@@ -9,8 +9,8 @@ import numpy as np
 from astropy.table import MaskedColumn, Table
 
 from brainstar.core.atomic import atomic_path
-from brainstar.domain.astro.demo import physics
-from brainstar.domain.astro.demo.stars import DemoStar
+from brainstar.demo.astro import physics
+from brainstar.demo.astro.stars import DemoStar
 
 GAIA_COLUMNS: tuple[tuple[str, str], ...] = (
     ("source_id", "i8"),
