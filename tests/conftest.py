@@ -78,6 +78,21 @@ def subprocess_env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def dagster_asset_materialize(
+    selection: str, partition: str, env: dict[str, str], timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """Run ``dagster asset materialize`` on the project's definitions as a user would; not checked."""
+    command = [str(VENV_BIN / "dagster"), "asset", "materialize", "-m", "platform_assets.definitions"]
+    return subprocess.run(
+        [*command, "--select", selection, "--partition", partition],
+        env=subprocess_env(env),
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 @pytest.fixture
 def in_repo_root(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.chdir(REPO_ROOT)

@@ -9,7 +9,14 @@ import pytest
 
 from brainstar.cli.materialize_all import AssetOutcome, materialize_all
 from brainstar.demo.landing import DEMO_SESSIONS
-from tests.conftest import REPO_ROOT, VENV_BIN, DemoRun, subprocess_env, tree_digest
+from tests.conftest import (
+    REPO_ROOT,
+    VENV_BIN,
+    DemoRun,
+    dagster_asset_materialize,
+    subprocess_env,
+    tree_digest,
+)
 from tests.operations.test_notifications import unreadable_file
 
 pytestmark = pytest.mark.slow
@@ -38,20 +45,8 @@ def test_demo_data_register_and_dagster_asset_materialize(
     registered = run([str(VENV_BIN / "brainstar"), "sessions", "register"], env)
     assert f"added {len(DEMO_SESSIONS)} session(s)" in registered.stdout
     run([str(VENV_BIN / "dagster"), "definitions", "validate", "-w", "workspace.yaml"], env)
-    run(
-        [
-            str(VENV_BIN / "dagster"),
-            "asset",
-            "materialize",
-            "-m",
-            "platform_assets.definitions",
-            "--select",
-            "neuro/raw_session",
-            "--partition",
-            "sub-01_ses-01",
-        ],
-        env,
-    )
+    materialized = dagster_asset_materialize("neuro/raw_session", "sub-01_ses-01", env)
+    assert materialized.returncode == 0, materialized.stderr[-3000:]
     inventory = Path(env["BRAINSTAR_WAREHOUSE_DIR"]) / "neuro/raw_session/sub-01_ses-01/inventory.json"
     assert json.loads(inventory.read_text())["headers"]["issues"] == []
     assert tree_digest(landing) == before

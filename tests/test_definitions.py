@@ -3,6 +3,7 @@
 import dagster as dg
 
 from platform_assets.definitions import defs
+from platform_assets.specs import DOMAIN_TAG
 
 NEURO = ["raw_session", "bids_session", "preprocessed_dwi", "dti_maps", "parcellation_stats", "connectome"]
 CORTEX = ["biological_config", "column_network", "trained_column", "column_activity", "validation_report"]
@@ -84,3 +85,13 @@ def test_asset_keys_are_prefixed_by_their_group_domain_and_described() -> None:
         assert key.path[0] in DOMAINS, key
         assert node.group_name == key.path[0], key
         assert node.description, f"{key.to_user_string()} has no description"
+
+
+def test_every_asset_carries_its_domains_owner_tag_and_a_code_version() -> None:
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        domain = key.path[0]
+        assert list(node.owners) == [f"team:{domain}"], key
+        assert node.tags.get(DOMAIN_TAG) == domain, key
+        assert node.code_version, f"{key.to_user_string()} has no code version"

@@ -6,18 +6,17 @@ from pathlib import Path
 
 import click
 
+from brainstar.cli.common import folder_option
 from brainstar.core import settings
 
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind; 0.0.0.0 exposes it.")
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option(
+@folder_option(
     "--warehouse",
     "warehouse_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Warehouse holding astro/registry (default: $BRAINSTAR_WAREHOUSE_DIR or ./data/warehouse).",
+    "Warehouse holding astro/registry (default: $BRAINSTAR_WAREHOUSE_DIR or ./data/warehouse).",
 )
 @click.option("--max-upload-mb", default=4.0, show_default=True, type=float, help="Largest accepted request.")
 def serve(host: str, port: int, warehouse_dir: Path | None, max_upload_mb: float) -> None:

@@ -18,3 +18,10 @@ def existing_file_option(flag: str, dest: str, help_text: str) -> Callable[[Any]
         default=None,
         help=help_text,
     )
+
+
+def folder_option(flag: str, dest: str, help_text: str) -> Callable[[Any], Any]:
+    """``flag DIR``: a folder (it may not exist yet), handed to the command as a ``Path`` or ``None``."""
+    return click.option(
+        flag, dest, type=click.Path(file_okay=False, path_type=Path), default=None, help=help_text
+    )

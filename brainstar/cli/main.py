@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from brainstar.cli.common import folder_option
 from brainstar.core import settings
 
 
@@ -17,12 +18,8 @@ def cli() -> None:
 
 
 @cli.command("demo-data")
-@click.option(
-    "--landing",
-    "landing_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Landing-zone folder (default: $BRAINSTAR_LANDING_DIR or ./data/landing).",
+@folder_option(
+    "--landing", "landing_dir", "Landing-zone folder (default: $BRAINSTAR_LANDING_DIR or ./data/landing)."
 )
 @click.option(
     "--seed",

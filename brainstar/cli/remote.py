@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,6 +42,17 @@ class RunEvent:
     message: str
 
 
+@dataclass(frozen=True)
+class RunTarget:
+    """What a launch runs: a named job or an asset selection (exactly one), optionally pinned
+    to a code location and repository when names are ambiguous across locations."""
+
+    job_name: str | None = None
+    asset_selection: str | Sequence[str] | None = None
+    location: str | None = None
+    repository: str | None = None
+
+
 def graphql_endpoint(url: str) -> str:
     return url.rstrip("/") + "/graphql"
 
@@ -58,27 +69,24 @@ def parse_asset_keys(selection: str | Sequence[str]) -> list[list[str]]:
 
 def trigger(
     url: str,
-    job_name: str | None = None,
-    asset_selection: str | Sequence[str] | None = None,
+    target: RunTarget,
     run_config: Mapping[str, Any] | None = None,
     tags: Mapping[str, str] | None = None,
     partition: str | None = None,
-    location: str | None = None,
-    repository: str | None = None,
     timeout: int = 60,
 ) -> str:
-    """Launch ``job_name`` or ``asset_selection`` on the webserver at ``url``; return the run id.
+    """Launch ``target`` on the webserver at ``url``; return the run id.
 
     An asset selection runs in the smallest named job that holds all of it (``_asset_job``).
-    Without ``location``/``repository`` the client looks the job up in every code location and
+    Without a location/repository the client looks the job up in every code location and
     refuses if the name is ambiguous.
     """
     from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
     from gql.transport.requests import RequestsHTTPTransport
 
-    if (job_name is None) == (asset_selection is None):
+    if (target.job_name is None) == (target.asset_selection is None):
         raise RemoteError("give exactly one of a job name or an asset selection")
-    asset_keys = parse_asset_keys(asset_selection) if asset_selection is not None else None
+    asset_keys = parse_asset_keys(target.asset_selection) if target.asset_selection is not None else None
     all_tags = dict(tags or {})
     if partition is not None:
         all_tags[PARTITION_TAG] = partition
@@ -87,28 +95,30 @@ def trigger(
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise RemoteError(f"not a webserver URL: {url!r} (expected e.g. {DEFAULT_URL})")
     if asset_keys is not None:
-        job_name, location, repository = _asset_job(url, asset_keys, partition, location, repository)
-    if job_name is None:  # unreachable: exactly one of the two was checked above
+        target = _asset_job(url, asset_keys, partition, target)
+    if target.job_name is None:  # unreachable: exactly one of the two was checked above
         raise RemoteError("no job to launch")
     # A transport built from the full URL keeps any path prefix and port exactly as given.
     transport = RequestsHTTPTransport(url=graphql_endpoint(url), use_json=True, timeout=timeout)
     client = DagsterGraphQLClient(parts.hostname, transport=transport)
-    target = job_name if asset_keys is None else "assets " + ", ".join("/".join(key) for key in asset_keys)
+    what = (
+        target.job_name if asset_keys is None else "assets " + ", ".join("/".join(key) for key in asset_keys)
+    )
     try:
         return client.submit_job_execution(
-            job_name,
-            repository_location_name=location,
-            repository_name=repository,
+            target.job_name,
+            repository_location_name=target.location,
+            repository_name=target.repository,
             run_config=dict(run_config or {}),
             tags=all_tags or None,
             asset_selection=asset_keys,
         )
     except DagsterGraphQLClientError as error:
-        raise RemoteError(_describe_client_error(error, url, target)) from error
+        raise RemoteError(_describe_client_error(error, url, what)) from error
     except KeyError as error:
         # The client's mutation names only some error types; for the others (InvalidSubsetError,
         # for one) it fails looking up a field it did not ask for. Nothing was launched then.
-        raise RemoteError(f"the webserver at {url} refused to launch {target} (no details)") from error
+        raise RemoteError(f"the webserver at {url} refused to launch {what} (no details)") from error
 
 
 # Every asset node, not only the selected ones: the job sizes decide which job runs a selection.
@@ -126,19 +136,14 @@ query BrainstarAssetJobs {
 Owner = tuple[str, str]  # (code location, repository)
 
 
-def _asset_job(
-    url: str,
-    asset_keys: list[list[str]],
-    partition: str | None,
-    location: str | None,
-    repository: str | None,
-) -> tuple[str, str, str]:
-    """The named job that runs ``asset_keys``, with its code location and repository.
+def _asset_job(url: str, asset_keys: list[list[str]], partition: str | None, target: RunTarget) -> RunTarget:
+    """``target`` resolved to the named job that runs ``asset_keys``, in that job's location and repository.
 
     Checks the keys against the server first, for a precise message on a mistyped key or a
     missing partition; then picks the smallest job (fewest assets) holding the whole selection,
     so that a domain's assets run in that domain's job and carry its tags.
     """
+    location, repository = target.location, target.repository
     nodes = [
         node
         for node in _post(url, _ASSET_NODES_QUERY, {})["assetNodes"]
@@ -169,7 +174,7 @@ def _asset_job(
             f"(found {sorted(owners)}); give the location (and repository)"
         )
     name, (found_location, found_repository) = min(holding, key=lambda job: (sizes[job], job[0]))
-    return name, found_location, found_repository
+    return replace(target, job_name=name, location=found_location, repository=found_repository)
 
 
 def _jobs_of(node: Mapping[str, Any]) -> set[tuple[str, Owner]]:

@@ -148,23 +148,15 @@ def trigger(
 
     Prints the run id on stdout (so RUN=$(brainstar trigger ...) works) and the UI link on stderr.
     """
-    from brainstar.cli.remote import RemoteError
+    from brainstar.cli.remote import RemoteError, RunTarget
     from brainstar.cli.remote import trigger as trigger_run
 
     if (job_name is None) == (selection is None):
         raise click.UsageError("give exactly one of --job NAME or --select KEYS")
     run_config = _load_run_config(config_file, config_json)
     try:
-        run_id = trigger_run(
-            url,
-            job_name=job_name,
-            asset_selection=selection,
-            run_config=run_config,
-            tags=_parse_tags(tag_pairs),
-            partition=partition,
-            location=location,
-            repository=repository,
-        )
+        target = RunTarget(job_name, selection, location, repository)
+        run_id = trigger_run(url, target, run_config, _parse_tags(tag_pairs), partition)
     except RemoteError as error:
         raise click.ClickException(str(error)) from error
     click.echo(run_id)

@@ -1,4 +1,4 @@
-"""Which failures are worth retrying.
+"""Input errors that name their subject, and which failures are worth retrying.
 
 Transient: the storage or network hiccuped (I/O errors, timeouts, dropped connections)
 and the same work may succeed a few seconds later. Everything else (bad input above all:
@@ -9,6 +9,16 @@ delays the error and holds a pool slot.
 from __future__ import annotations
 
 import errno
+
+
+class NamedInputError(ValueError):
+    """Bad input, reported as ``<subject>: <problem>`` so the user knows what to fix and where."""
+
+    def __init__(self, subject: object, problem: str) -> None:
+        super().__init__(f"{subject}: {problem}")
+        self.subject = subject
+        self.problem = problem
+
 
 TRANSIENT_ERRNOS = frozenset(
     {

@@ -1,4 +1,4 @@
-"""The landing-zone layout contract (ARCHITECTURE.md), read-only.
+"""The landing-zone layout contract (docs/ARCHITECTURE.md, "Contracts"), read-only.
 
 Neuro sessions live at ``neuro/sub-<label>/ses-<label>/`` with alphanumeric labels.
 Anything else is returned as a :class:`RejectedEntry` with the reason, so callers can

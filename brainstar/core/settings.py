@@ -1,4 +1,4 @@
-"""The environment-variable contract (ARCHITECTURE.md, "Contracts"), in one place.
+"""The environment-variable contract (docs/ARCHITECTURE.md, "Contracts"), in one place.
 
 Every default is relative to the current working directory, as the contract states, and
 is resolved when asked for (not at import time) so that tests and the command line can

@@ -1,7 +1,6 @@
 """Astro assets: survey ingestion -> feature store -> split -> models -> promotion. Thin wiring."""
 
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -10,26 +9,17 @@ from pydantic import Field
 from brainstar.core import pools
 from brainstar.domain.astro import photometry, pipeline, registry
 from brainstar.domain.astro.formats import LABELS_CATALOG
+from platform_assets.astro.layout import CARD_FILE, REPORT_FILE, SPLITS_FILE, TABLE_FILE, registry_root
 from platform_assets.operations.celery import queue_op_tags
 from platform_assets.operations.k8s import gpu_op_tags
 from resources import LandingZone, TorchDevice, Warehouse
 
 GROUP = "astro"
-OWNERS = ["team:astro"]
-TABLE_FILE = "table.parquet"
-REPORT_FILE = "ingest_report.json"
-CARD_FILE = "card.json"
-SPLITS_FILE = "splits.parquet"
 SURVEY_ASSETS = {"sdss": "sdss_spectra", "kepler": "kepler_lightcurves", "gaia": "gaia_photometry"}
 
 CPU_STEP: Mapping[str, Any] = {"pool": pools.PROCESSING, "op_tags": queue_op_tags(pools.PROCESSING)}
 # Only the training steps use the torch device: they take a GPU-pool slot and ask Kubernetes for a GPU.
 GPU_STEP: Mapping[str, Any] = {"pool": pools.GPU, "op_tags": {**gpu_op_tags(), **queue_op_tags(pools.GPU)}}
-
-
-def registry_root(warehouse: Warehouse) -> Path:
-    """The model registry folder: <warehouse>/astro/registry."""
-    return warehouse.asset_dir(["astro", "registry"])
 
 
 def _astro_asset(
@@ -64,8 +54,6 @@ def _ingestion_asset(survey: str, description: str) -> dg.AssetsDefinition:
         name,
         kinds=frozenset({"fits" if survey != "gaia" else "csv", "parquet"}),
         description=description,
-        owners=OWNERS,
-        code_version="1",
     )
     def _asset(
         context: dg.AssetExecutionContext, landing_zone: LandingZone, warehouse: Warehouse
@@ -117,9 +105,7 @@ class FeatureStoreConfig(dg.Config):
     ruwe_max: float = Field(default=1.4, description="Gaia cut: RUWE below this (single-star fit).")
 
 
-@_astro_asset(
-    "feature_store", deps=[sdss_spectra, kepler_lightcurves, gaia_photometry], owners=OWNERS, code_version="1"
-)
+@_astro_asset("feature_store", deps=[sdss_spectra, kepler_lightcurves, gaia_photometry])
 def feature_store(
     context: dg.AssetExecutionContext,
     config: FeatureStoreConfig,
@@ -142,7 +128,7 @@ class SplitConfig(dg.Config):
     seed: int = Field(default=0, description="Seed of the group hash; the same seed gives the same split.")
 
 
-@_astro_asset("splits", deps=[feature_store], owners=OWNERS, code_version="1")
+@_astro_asset("splits", deps=[feature_store])
 def splits(
     context: dg.AssetExecutionContext, config: SplitConfig, warehouse: Warehouse
 ) -> dg.MaterializeResult:
@@ -167,7 +153,6 @@ def _model_asset(modality: str, description: str) -> dg.AssetsDefinition:
         kinds=frozenset({"pytorch", "scikitlearn"}),
         step=GPU_STEP,
         description=description,
-        owners=OWNERS,
         code_version=pipeline.CODE_VERSION,
     )
     def _asset(
@@ -218,8 +203,6 @@ def _promotion_asset(modality: str) -> dg.AssetsDefinition:
         deps=[upstream],
         kinds=frozenset({"pytorch"}),
         description=f"Sets the registry production alias to the {modality} model version that passed.",
-        owners=OWNERS,
-        code_version="1",
     )
     def _asset(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         card = pipeline.load_card(warehouse.file(upstream.key, CARD_FILE))

@@ -8,16 +8,14 @@ import dagster as dg
 
 from brainstar.domain.astro import evaluation, expectations, features, pipeline
 from platform_assets.astro.assets import (
-    CARD_FILE,
     MODEL_ASSETS,
-    REPORT_FILE,
-    SPLITS_FILE,
     feature_store,
     gaia_photometry,
     kepler_lightcurves,
     sdss_spectra,
     splits,
 )
+from platform_assets.astro.layout import CARD_FILE, REPORT_FILE, SPLITS_FILE
 from resources import Warehouse
 
 

@@ -1,7 +1,6 @@
-"""Cortex: a configurable Potjans & Diesmann (2014) cortical column, simulated, trained and validated.
+"""Cortex wiring: a Potjans & Diesmann (2014) column configured, simulated, trained, validated, promoted.
 
-Domain modules (``config``, ``params``, ``network``, ``engine_numba``, ``engine_torch``,
-``metrics``, ``plasticity``, ``training``, ``report``) know nothing of Dagster; the wiring lives in
-``settings.py`` (run config generated from ``ColumnConfig``), ``layout.py`` (warehouse files),
-``assets.py``, ``checks.py`` and ``definitions.py``.
+``settings.py`` (the run config, generated from ``brainstar.domain.cortex.config.ColumnConfig``),
+``layout.py`` (warehouse files), ``assets.py``, ``checks.py`` and ``definitions.py``; the domain
+code they call is ``brainstar.domain.cortex``.
 """

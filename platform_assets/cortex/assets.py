@@ -1,6 +1,7 @@
 """Cortex assets: configure -> build -> train -> simulate -> validate -> promote (thin wiring)."""
 
 import hashlib
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,6 @@ from platform_assets.operations.k8s import gpu_op_tags
 from resources import TorchDevice, Warehouse
 
 GROUP = "cortex"
-OWNERS = ["team:cortex"]
 
 
 def _runs_in(pool: str) -> dict[str, Any]:
@@ -31,10 +31,8 @@ def _runs_in(pool: str) -> dict[str, Any]:
 @dg.asset(
     key=["cortex", "biological_config"],
     group_name=GROUP,
-    owners=OWNERS,
     kinds={"python"},
     description="Validated PD14 column configuration with its derived, scaled parameter tables.",
-    code_version="1",
 )
 def biological_config(config: ColumnSettings, warehouse: Warehouse) -> dg.MaterializeResult:
     column = config.column()
@@ -66,11 +64,9 @@ def biological_config(config: ColumnSettings, warehouse: Warehouse) -> dg.Materi
     key=["cortex", "column_network"],
     deps=[biological_config],
     group_name=GROUP,
-    owners=OWNERS,
     kinds={"numpy"},
     **_runs_in(pools.PROCESSING),
     description="PD14 connectivity (fixed total synapse number per projection) as CSR arrays.",
-    code_version="1",
 )
 def column_network(warehouse: Warehouse) -> dg.MaterializeResult:
     built = network.build_network(read_config(warehouse).column)
@@ -94,12 +90,10 @@ def column_network(warehouse: Warehouse) -> dg.MaterializeResult:
     key=["cortex", "trained_column"],
     deps=[biological_config],
     group_name=GROUP,
-    owners=OWNERS,
     kinds={"python", "scikitlearn"},
     # numpy and scikit-learn only: a CPU step, whatever device the deployment has.
     **_runs_in(pools.PROCESSING),
     description="L4->L2/3 synapses trained on digits with DA-STDP, plus the plasticity experiments.",
-    code_version="1",
 )
 def trained_column(warehouse: Warehouse) -> dg.MaterializeResult:
     stored = read_config(warehouse)
@@ -127,12 +121,10 @@ def trained_column(warehouse: Warehouse) -> dg.MaterializeResult:
     key=["cortex", "column_activity"],
     deps=[biological_config, column_network],
     group_name=GROUP,
-    owners=OWNERS,
     kinds={"numba"},
     # The GPU pool and node because, on a CUDA TorchDevice, the torch engine reruns the simulation.
     **_runs_in(pools.GPU),
     description="Spontaneous activity of the column (numba engine): rates, CV ISI, correlations.",
-    code_version="1",
 )
 def column_activity(warehouse: Warehouse, torch_device: TorchDevice) -> dg.MaterializeResult:
     config = read_config(warehouse).column
@@ -182,11 +174,9 @@ def column_activity(warehouse: Warehouse, torch_device: TorchDevice) -> dg.Mater
     key=["cortex", "validation_report"],
     deps=[biological_config, trained_column, column_activity],
     group_name=GROUP,
-    owners=OWNERS,
     kinds={"html", "matplotlib"},
     **_runs_in(pools.PROCESSING),
     description="Gates against NEST and published biology, and the HTML report with plots.",
-    code_version="1",
 )
 def validation_report(warehouse: Warehouse) -> dg.MaterializeResult:
     activity = layout.ACTIVITY.read_json(warehouse)
@@ -194,7 +184,7 @@ def validation_report(warehouse: Warehouse) -> dg.MaterializeResult:
     trained = layout.TRAINING.read_json(warehouse)
     reference = validation.load_reference(read_config(warehouse).column)
     gate_list = validation.evaluate_gates(activity, plast, trained, reference)
-    warehouse.write_json(layout.GATES.path(warehouse), [g.as_dict() for g in gate_list])
+    warehouse.write_json(layout.GATES.path(warehouse), [asdict(g) for g in gate_list])
     page = validation.build_report_html(
         activity,
         layout.SPIKES.path(warehouse),
@@ -226,10 +216,8 @@ def validation_report(warehouse: Warehouse) -> dg.MaterializeResult:
     # It hashes the config, network and weights it names, not only the report.
     deps=[biological_config, column_network, trained_column, validation_report],
     group_name=GROUP,
-    owners=OWNERS,
     kinds={"python"},
     description="Manifest of the column that passed every gate (never written if one failed).",
-    code_version="1",
 )
 def promoted_column(warehouse: Warehouse) -> dg.MaterializeResult:
     gate_list = layout.GATES.read_json(warehouse)

@@ -1,5 +1,5 @@
-"""Neuroimaging: landed diffusion-MRI sessions to connectomes.
+"""Neuro wiring: landed diffusion-MRI sessions to connectomes, one partition per session.
 
-Domain modules here (``phantom``, ``dwi_session``) know nothing of Dagster; the
-wiring lives in ``assets.py``, ``checks.py`` and ``definitions.py``.
+``assets.py``, ``checks.py``, ``jobs.py``, ``partitions.py``, ``layout.py`` (warehouse files)
+and ``definitions.py``; the domain code they call is ``brainstar.domain.neuro``.
 """

@@ -6,6 +6,7 @@ and returns metadata; files are written atomically by those modules.
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 import dagster as dg
@@ -34,7 +35,6 @@ from platform_assets.operations.retries import TRANSIENT_RETRY_POLICY, fail_fast
 from resources import LandingZone, Warehouse
 
 GROUP = "neuro"
-OWNERS = ["team:neuro"]
 
 
 def _session_asset(
@@ -46,10 +46,8 @@ def _session_asset(
         key=["neuro", name],
         partitions_def=neuro_sessions,
         group_name=GROUP,
-        owners=OWNERS,
         kinds=kinds,
         deps=list(deps),
-        code_version="1",
         retry_policy=TRANSIENT_RETRY_POLICY,
         pool=pool,
         op_tags=queue_op_tags(pool),
@@ -142,7 +140,7 @@ def preprocessed_dwi(context: dg.AssetExecutionContext, warehouse: Warehouse) ->
     ).assign(framewise_displacement_mm=result.framewise_displacement_mm)
     with atomic_path(outputs.preprocessed("motion.csv")) as tmp:
         motion.to_csv(tmp, index_label="volume")
-    write_json_atomic(outputs.preprocessed("qc.json"), result.qc.as_dict())
+    write_json_atomic(outputs.preprocessed("qc.json"), asdict(result.qc))
     qc = result.qc
     return dg.MaterializeResult(
         metadata={
@@ -155,7 +153,7 @@ def preprocessed_dwi(context: dg.AssetExecutionContext, warehouse: Warehouse) ->
             "noise_sigma": qc.noise_sigma,
             "mask_voxels": qc.mask_voxels,
             "mask_fraction": qc.mask_fraction,
-            "qc": qc_table(qc.as_dict(), preprocess.QC_FIELDS),
+            "qc": qc_table(asdict(qc), preprocess.QC_FIELDS),
         }
     )
 
@@ -259,12 +257,10 @@ def connectome(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Ma
 @dg.asset(
     key=["neuro", "cohort_table"],
     group_name=GROUP,
-    owners=OWNERS,
     kinds={"parquet"},
     deps=[preprocessed_dwi, parcellation_stats],
     automation_condition=dg.AutomationCondition.eager(),
     description="One row per session: preprocessing QC and regional mean FA/MD, updated as sessions arrive.",
-    code_version="1",
 )
 def cohort_table(warehouse: Warehouse) -> dg.MaterializeResult:
     table = cohort.collect(

@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 
 from brainstar.domain.astro import registry
-from platform_assets.astro import assets, checks
+from platform_assets.astro import assets, checks, layout
 from resources import LandingZone, TorchDevice, Warehouse
 from tests.conftest import tree_digest
 
@@ -46,7 +46,7 @@ def test_graph_ingests_skips_bad_files_trains_and_promotes_only_passing_models(
     } <= (materialized)
     bad_reported = set()
     for name in assets.SURVEY_ASSETS.values():
-        report = json.loads((warehouse / "astro" / name / assets.REPORT_FILE).read_text())
+        report = json.loads((warehouse / "astro" / name / layout.REPORT_FILE).read_text())
         bad_reported |= {f"astro/{report['survey']}/{f['file']}" for f in report["failures"]}
     assert bad_reported == set(problems)
 
@@ -61,7 +61,7 @@ def test_graph_ingests_skips_bad_files_trains_and_promotes_only_passing_models(
 
     root = warehouse / "astro" / "registry"
     for modality in ("spectral", "lightcurve", "sed"):
-        card = json.loads((warehouse / "astro" / f"{modality}_model" / assets.CARD_FILE).read_text())
+        card = json.loads((warehouse / "astro" / f"{modality}_model" / layout.CARD_FILE).read_text())
         assert registry.versions(root, modality) == [1]  # recorded whether or not it passed
         gates_ok = (
             evaluations[(f"astro/{modality}_model", "floors")]
@@ -75,5 +75,5 @@ def test_graph_ingests_skips_bad_files_trains_and_promotes_only_passing_models(
     # Incremental: a second ingestion reads nothing new.
     again = _run(landing, warehouse, selection=[assets.sdss_spectra.key])
     assert again.success
-    report = json.loads((warehouse / "astro" / "sdss_spectra" / assets.REPORT_FILE).read_text())
+    report = json.loads((warehouse / "astro" / "sdss_spectra" / layout.REPORT_FILE).read_text())
     assert report["n_read_files"] == 0 and report["n_reused_files"] == report["n_files"] - 4

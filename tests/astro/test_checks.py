@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from brainstar.domain.astro import expectations, features
-from platform_assets.astro import assets, checks
+from platform_assets.astro import assets, checks, layout
 from resources import LandingZone, TorchDevice, Warehouse
 
 
@@ -38,7 +38,7 @@ def _evaluate(warehouse: Path, asset: dg.AssetsDefinition, *names: str) -> dict[
 def test_no_bad_files_fails_when_the_report_lists_a_bad_file(
     tmp_path: Path, asset: dg.AssetsDefinition
 ) -> None:
-    report = tmp_path / "astro" / asset.key.path[-1] / assets.REPORT_FILE
+    report = tmp_path / "astro" / asset.key.path[-1] / layout.REPORT_FILE
     report.parent.mkdir(parents=True)
     report.write_text(json.dumps({"failures": [{"file": "x.fits", "problem": "truncated"}]}))
     assert _evaluate(tmp_path, asset, "no_bad_files") == {"no_bad_files": False}
@@ -68,7 +68,7 @@ def test_expectations_fail_on_a_repeated_key(tmp_path: Path, modality: str) -> N
 
 
 def test_no_source_in_two_splits_fails_on_a_star_in_train_and_test(tmp_path: Path) -> None:
-    path = tmp_path / "astro" / "splits" / assets.SPLITS_FILE
+    path = tmp_path / "astro" / "splits" / layout.SPLITS_FILE
     table = pd.DataFrame(
         {"modality": ["spectral", "sed"], "key": [10, 7], "source_id": [7, 7], "split": ["train", "test"]}
     )
@@ -94,14 +94,14 @@ def test_each_gate_check_fails_on_its_own_failed_gate(tmp_path: Path, failing: s
     names = ["floor:teff_k_rmse", "beats_baseline:teff_k_rmse", "not_worse_than_baseline:teff_k_rmse"]
     card = {"version": 3, "gates": [_gate(name, name != failing) for name in names]}
     for modality, asset in assets.MODEL_ASSETS.items():
-        path = tmp_path / "astro" / f"{modality}_model" / assets.CARD_FILE
+        path = tmp_path / "astro" / f"{modality}_model" / layout.CARD_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(card))
         assert _evaluate(tmp_path, asset, "floors", "beats_baseline") == expected
 
 
 def test_a_card_without_gates_fails_both_gate_checks(tmp_path: Path) -> None:
-    path = tmp_path / "astro" / "sed_model" / assets.CARD_FILE
+    path = tmp_path / "astro" / "sed_model" / layout.CARD_FILE
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps({"version": 1, "gates": []}))
     expected = {"floors": False, "beats_baseline": False}
@@ -109,7 +109,7 @@ def test_a_card_without_gates_fails_both_gate_checks(tmp_path: Path) -> None:
 
 
 def test_one_gate_check_runs_alone(tmp_path: Path) -> None:
-    path = tmp_path / "astro" / "sed_model" / assets.CARD_FILE
+    path = tmp_path / "astro" / "sed_model" / layout.CARD_FILE
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps({"version": 1, "gates": [_gate("floor:teff_k_rmse", False)]}))
     assert _evaluate(tmp_path, assets.sed_model, "floors") == {"floors": False}

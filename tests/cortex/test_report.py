@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import numpy as np
 
 from brainstar.domain.cortex import gates, report
@@ -18,6 +20,6 @@ def test_report_embeds_figures_and_gate_rows() -> None:
         report._figure_html(report.learning_curves([[0.1, 0.3]], [0.8], [0.5]), "learning"),
     ]
     gate = gates.asynchrony_gate(pops, [0.001, 0.2])
-    page = report.render("title", [gate.as_dict()], figures, {"x": 1})
+    page = report.render("title", [asdict(gate)], figures, {"x": 1})
     assert page.count("data:image/png;base64,") == 3
     assert "FAIL" in page and "B: 0.2000" in page

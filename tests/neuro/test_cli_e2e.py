@@ -8,7 +8,7 @@ import pytest
 
 from platform_assets.neuro.layout import SessionOutputs
 from resources import Warehouse
-from tests.conftest import REPO_ROOT, VENV_BIN, subprocess_env, tree_digest
+from tests.conftest import REPO_ROOT, VENV_BIN, dagster_asset_materialize, subprocess_env, tree_digest
 
 pytestmark = pytest.mark.slow
 
@@ -28,24 +28,7 @@ def test_dicom_session_to_connectome_with_dagster_asset_materialize(
         subprocess.run(command, env=env, cwd=REPO_ROOT, check=True, capture_output=True, timeout=300)
     before = tree_digest(landing)
 
-    result = subprocess.run(
-        [
-            str(VENV_BIN / "dagster"),
-            "asset",
-            "materialize",
-            "-m",
-            "platform_assets.definitions",
-            "--select",
-            SESSION_ASSETS,
-            "--partition",
-            "sub-02_ses-01",
-        ],
-        env=env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = dagster_asset_materialize(SESSION_ASSETS, "sub-02_ses-01", env)
 
     assert result.returncode == 0, result.stderr[-4000:]
     outputs = SessionOutputs(Warehouse(root=brainstar_env["BRAINSTAR_WAREHOUSE_DIR"]), "sub-02_ses-01")

@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from brainstar.cli.remote import trigger
+from brainstar.cli.remote import RunTarget, trigger
 from tests.conftest import VENV_BIN, subprocess_env
 from tests.operations.test_remote import dagster_env, graphql, webserver_url  # noqa: F401 (fixtures)
 
@@ -23,6 +23,7 @@ pytestmark = [
 ]
 
 TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
+HEAVY_JOB = RunTarget(job_name="heavy_job")
 
 
 def run_status(url: str, run_id: str) -> str:
@@ -80,7 +81,7 @@ def heavy_intervals(log: Path) -> list[tuple[float, float]]:
 def test_second_heavy_step_waits_while_the_first_runs(heavy_queue: HeavyQueue, tmp_path: Path) -> None:
     log = tmp_path / "heavy.log"
     config = {"ops": {"heavy_step": {"config": {"log": str(log), "seconds": 3.0}}}}
-    runs = [trigger(heavy_queue.url, job_name="heavy_job", run_config=config) for _ in range(2)]
+    runs = [trigger(heavy_queue.url, HEAVY_JOB, run_config=config) for _ in range(2)]
 
     assert set(wait_for_end(heavy_queue.url, runs).values()) == {"SUCCESS"}
     (_, first_end), (second_start, _) = heavy_intervals(log)
@@ -93,7 +94,9 @@ def test_hung_run_is_failed_at_its_time_limit_and_frees_its_slot(
     heavy_queue: HeavyQueue, tmp_path: Path
 ) -> None:
     started = time.monotonic()
-    hung = trigger(heavy_queue.url, job_name="hanging_job")  # dagster/max_runtime = 4 s; the op sleeps 600 s
+    hung = trigger(
+        heavy_queue.url, RunTarget(job_name="hanging_job")
+    )  # dagster/max_runtime = 4 s; the op sleeps 600 s
     status = wait_for_end(heavy_queue.url, [hung], timeout=90)[hung]
     assert status in {"FAILURE", "CANCELED"}
     assert time.monotonic() - started < 90
@@ -104,5 +107,5 @@ def test_hung_run_is_failed_at_its_time_limit_and_frees_its_slot(
     # The hung step's heavy slot is free again: the next heavy run gets it and finishes.
     log = tmp_path / "after.log"
     config = {"ops": {"heavy_step": {"config": {"log": str(log), "seconds": 0.1}}}}
-    after = trigger(heavy_queue.url, job_name="heavy_job", run_config=config)
+    after = trigger(heavy_queue.url, HEAVY_JOB, run_config=config)
     assert wait_for_end(heavy_queue.url, [after], timeout=90)[after] == "SUCCESS"

@@ -1,7 +1,7 @@
 """Held-out metrics and the promotion gates: beat the baseline and meet the floors.
 
 Floors are stated for the demo generator (known truth, spectra at median S/N 15-60 per
-native pixel) and anchored on docs/research/astro.md section 2: SSPP external errors of
+native pixel) and anchored on docs/astro-formats.md section 2: SSPP external errors of
 117 K / 0.26 dex / 0.22 dex, GSP-Phot 110 K and colour-Teff scatter 60-80 K, transit
 classifiers at ~96 % accuracy.
 """

@@ -1,6 +1,6 @@
 """What the astro code expects to find in the landing zone, beyond the file-name patterns.
 
-The survey files (docs/research/astro.md section 1): SDSS ``spec-PPPP-MMMMM-FFFF.fits``
+The survey files (docs/astro-formats.md section 1): SDSS ``spec-PPPP-MMMMM-FFFF.fits``
 with HDU1 ``COADD`` and a one-row HDU2 ``SPECOBJ``; Kepler ``kplrNNNNNNNNN-*_llc.fits``
 with the ``LIGHTCURVE`` table; Gaia archive CSVs with ``gaia_source`` column names. The
 names are matched by ``brainstar.core.landing.SURVEY_PATTERNS``; the readers check the

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, get_type_hints
 
+from brainstar.core.errors import NamedInputError
+
 # Full-scale neuron counts. PD14 Table 5; INM-6 network_params.full_num_neurons.
 FULL_NUM_NEURONS: tuple[int, ...] = (20683, 5834, 21915, 5479, 4850, 1065, 14395, 2948)
 
@@ -134,13 +136,12 @@ class ColumnConfig:
         return replace(self, **changes)
 
 
-class ConfigError(ValueError):
+class ConfigError(NamedInputError):
     """An impossible configuration. ``field`` is the dotted name of the offending field."""
 
     def __init__(self, field_name: str, problem: str) -> None:
-        super().__init__(f"config field '{field_name}': {problem}")
+        super().__init__(f"config field '{field_name}'", problem)
         self.field = field_name
-        self.problem = problem
 
 
 # --- run settings -------------------------------------------------------------------------------

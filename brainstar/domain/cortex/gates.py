@@ -21,7 +21,7 @@ asset checks and the HTML report show the same numbers. Tolerances and their sou
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +48,6 @@ class Gate:
     reference: Any
     tolerance: str
     detail: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def find_reference(n_scaling: float, k_scaling: float, t_sim_ms: float | None = None) -> Path | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -141,5 +142,5 @@ def build_report_html(
         "training_margin_mean": training["margin_mean"],
     }
     return report.render(
-        "Cortical column validation report", [g.as_dict() for g in gate_list], figures, summary
+        "Cortical column validation report", [asdict(g) for g in gate_list], figures, summary
     )

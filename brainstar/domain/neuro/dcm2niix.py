@@ -34,17 +34,34 @@ DCM2NIIX_EXIT_MEANINGS = {
 _STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
+# The files dcm2niix writes for one series, the image last: it is moved into place last.
+SERIES_SUFFIXES = (".bval", ".bvec", ".json", ".nii.gz")
+
+
 @dataclass(frozen=True)
 class ConvertedSeries:
-    """The four files dcm2niix wrote for one series, named ``<stem>.*`` in the output folder."""
+    """The files dcm2niix wrote for one series: ``<stem>`` plus each of ``SERIES_SUFFIXES`` in ``folder``."""
 
-    nifti: Path
-    bval: Path
-    bvec: Path
-    sidecar: Path
+    folder: Path
+    stem: str
+
+    def path(self, suffix: str) -> Path:
+        return self.folder / f"{self.stem}{suffix}"
 
     def paths(self) -> list[Path]:
-        return [self.nifti, self.bval, self.bvec, self.sidecar]
+        return [self.path(suffix) for suffix in SERIES_SUFFIXES]
+
+    @property
+    def nifti(self) -> Path:
+        return self.path(".nii.gz")
+
+    @property
+    def bval(self) -> Path:
+        return self.path(".bval")
+
+    @property
+    def bvec(self) -> Path:
+        return self.path(".bvec")
 
 
 def dcm2niix_binary() -> Path:
@@ -90,6 +107,7 @@ def convert_dicom_to_nifti(dicom_dir: Path, out_dir: Path, stem: str) -> Convert
     if not dicom_dir.is_dir():
         raise SessionInputError(dicom_dir, "DICOM folder does not exist")
     binary = dcm2niix_binary()
+    converted = ConvertedSeries(out_dir, stem)
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=f".{stem}.dcm2niix-") as scratch_name:
         scratch = Path(scratch_name)
@@ -130,7 +148,7 @@ def convert_dicom_to_nifti(dicom_dir: Path, out_dir: Path, stem: str) -> Convert
             names = ", ".join(p.name for p in images)
             raise SessionInputError(dicom_dir, f"more than one series converted ({names}): {message}")
         produced_stem = images[0].name[: -len(".nii.gz")]
-        sources = {ext: work / f"{produced_stem}{ext}" for ext in (".bval", ".bvec", ".json", ".nii.gz")}
+        sources = {ext: work / f"{produced_stem}{ext}" for ext in SERIES_SUFFIXES}
         missing = [ext for ext, path in sources.items() if not path.is_file()]
         if missing:
             raise SessionInputError(
@@ -138,14 +156,9 @@ def convert_dicom_to_nifti(dicom_dir: Path, out_dir: Path, stem: str) -> Convert
                 f"dcm2niix wrote no {', '.join(missing)} (no diffusion gradients found?): {message}",
             )
         for ext, source in sources.items():
-            with atomic_path(out_dir / f"{stem}{ext}") as tmp:
+            with atomic_path(converted.path(ext)) as tmp:
                 os.replace(source, tmp)  # same file system: the scratch folder is inside out_dir
-    return ConvertedSeries(
-        nifti=out_dir / f"{stem}.nii.gz",
-        bval=out_dir / f"{stem}.bval",
-        bvec=out_dir / f"{stem}.bvec",
-        sidecar=out_dir / f"{stem}.json",
-    )
+    return converted
 
 
 def _tail(text: str, limit: int = 800) -> str:

@@ -13,18 +13,19 @@ from pathlib import Path
 
 import numpy as np
 
+from brainstar.core.errors import NamedInputError
+
 B0_THRESHOLD = 50.0  # s/mm^2: volumes at or below this are b0 (dipy's default)
 PLAUSIBLE_MAX_BVALUE = 30_000.0  # s/mm^2: ex-vivo scanners reach ~20,000; beyond is a unit error
 UNIT_NORM_TOLERANCE = 0.02
 
 
-class SessionInputError(ValueError):
+class SessionInputError(NamedInputError):
     """A landed file is missing, unreadable or inconsistent. The message names the file."""
 
     def __init__(self, path: Path, problem: str) -> None:
-        super().__init__(f"{path}: {problem}")
+        super().__init__(path, problem)
         self.path = path
-        self.problem = problem
 
 
 @dataclass(frozen=True)

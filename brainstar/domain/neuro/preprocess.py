@@ -9,7 +9,7 @@ neighbouring-DWI correlation before and after, and SNR in the mask.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -29,9 +29,6 @@ class PreprocessQC:
     noise_sigma: float
     mask_voxels: int
     mask_fraction: float
-
-    def as_dict(self) -> dict[str, float]:
-        return asdict(self)
 
 
 # Unit and meaning of each QC number, shown beside the values wherever they are reported.

@@ -1,0 +1,19 @@
+"""Where each astro asset keeps its files: ``<warehouse>/astro/<asset>/<file>``, and the registry.
+
+Assets write these files; later assets and the checks read them. Naming each file once here
+keeps writers and readers on the same path; folders come from ``Warehouse.asset_dir``.
+"""
+
+from pathlib import Path
+
+from resources import Warehouse
+
+TABLE_FILE = "table.parquet"  # an ingestion asset's rows, one per source
+REPORT_FILE = "ingest_report.json"  # an ingestion asset's files read, reused and rejected
+CARD_FILE = "card.json"  # a model asset's metrics, gates and registry version
+SPLITS_FILE = "splits.parquet"
+
+
+def registry_root(warehouse: Warehouse) -> Path:
+    """The model registry folder: <warehouse>/astro/registry."""
+    return warehouse.asset_dir(["astro", "registry"])
