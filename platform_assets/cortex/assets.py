@@ -11,7 +11,7 @@ import numpy as np
 from brainstar.core import pools
 from brainstar.domain.cortex import metrics, network, params, simulation, training, validation
 from platform_assets.cortex import layout
-from platform_assets.cortex.settings import ColumnSettings, config_payload, read_config
+from platform_assets.cortex.run_config import ColumnSettings, config_payload, read_config
 from platform_assets.metadata import markdown_table
 from platform_assets.operations.celery import queue_op_tags
 from platform_assets.operations.k8s import gpu_op_tags

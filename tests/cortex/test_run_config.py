@@ -13,7 +13,7 @@ from brainstar.cli.cortex_command import cortex, simulate
 from brainstar.domain.cortex import simulation
 from brainstar.domain.cortex.config import ColumnConfig, ConfigError, config_from_settings, run_settings
 from platform_assets.cortex import assets, layout
-from platform_assets.cortex.settings import ColumnSettings, read_config
+from platform_assets.cortex.run_config import ColumnSettings, read_config
 from resources import Warehouse
 
 CLI_SETTINGS = {"n_scaling", "k_scaling", "t_sim_ms", "warmup_ms", "seed", "threads", "poisson_input"}
