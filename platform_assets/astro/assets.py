@@ -1,4 +1,8 @@
-"""Astro assets: survey ingestion -> feature store -> split -> models -> promotion. Thin wiring."""
+"""Astro assets: survey ingestion -> feature store -> split -> models -> promotion. Thin wiring.
+
+The domain modules (torch, scikit-learn, astropy, numba, pandas) are imported inside the
+asset bodies, so loading the code location stays cheap; only runs pay for them.
+"""
 
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -7,8 +11,8 @@ import dagster as dg
 from pydantic import Field
 
 from brainstar.core import pools
-from brainstar.domain.astro import photometry, pipeline, registry
 from brainstar.domain.astro.formats import LABELS_CATALOG
+from brainstar.domain.astro.modalities import CODE_VERSION, MODALITIES
 from platform_assets.astro.layout import CARD_FILE, REPORT_FILE, SPLITS_FILE, TABLE_FILE, registry_root
 from platform_assets.operations.celery import queue_op_tags
 from platform_assets.operations.k8s import gpu_op_tags
@@ -58,6 +62,8 @@ def _ingestion_asset(survey: str, description: str) -> dg.AssetsDefinition:
     def _asset(
         context: dg.AssetExecutionContext, landing_zone: LandingZone, warehouse: Warehouse
     ) -> dg.MaterializeResult:
+        from brainstar.domain.astro import pipeline
+
         paths, rejected = landing_zone.survey_files(survey)
         for entry in rejected:
             context.log.warning(f"skipped {entry.relative_path}: {entry.reason}")
@@ -113,12 +119,14 @@ def feature_store(
     warehouse: Warehouse,
 ) -> dg.MaterializeResult:
     """Spectral, light-curve and SED feature tables keyed by source id, content-hash versioned."""
+    from brainstar.domain.astro import photometry, pipeline
+
     tables = {s: warehouse.file(["astro", n], TABLE_FILE) for s, n in SURVEY_ASSETS.items()}
     cuts = photometry.GaiaCuts(config.parallax_over_error_min, config.ruwe_max)
     out_dir = warehouse.asset_dir(context.asset_key)
     manifest = pipeline.build_feature_store(tables, landing_zone.path / LABELS_CATALOG, out_dir, cuts)
     metadata: dict[str, dg.RawMetadataValue] = {"path": dg.MetadataValue.path(str(out_dir))}
-    for modality in pipeline.MODALITIES:
+    for modality in MODALITIES:
         metadata[f"{modality}_rows"] = manifest[modality]["rows"]
         metadata[f"{modality}_version"] = manifest[modality]["version"]
     return dg.MaterializeResult(metadata=metadata)
@@ -133,6 +141,8 @@ def splits(
     context: dg.AssetExecutionContext, config: SplitConfig, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     """Deterministic 70/15/15 split, stratified by class or Teff bin, grouped by source id."""
+    from brainstar.domain.astro import pipeline
+
     path = warehouse.file(context.asset_key, SPLITS_FILE)
     table = pipeline.make_splits(warehouse.asset_dir(feature_store.key), path, config.seed)
     counts = table.groupby(["modality", "split"]).size()
@@ -153,11 +163,13 @@ def _model_asset(modality: str, description: str) -> dg.AssetsDefinition:
         kinds=frozenset({"pytorch", "scikitlearn"}),
         step=GPU_STEP,
         description=description,
-        code_version=pipeline.CODE_VERSION,
+        code_version=CODE_VERSION,
     )
     def _asset(
         context: dg.AssetExecutionContext, warehouse: Warehouse, torch_device: TorchDevice
     ) -> dg.MaterializeResult:
+        from brainstar.domain.astro import pipeline
+
         card = pipeline.train_and_register(
             modality,
             warehouse.asset_dir(feature_store.key),
@@ -205,6 +217,8 @@ def _promotion_asset(modality: str) -> dg.AssetsDefinition:
         description=f"Sets the registry production alias to the {modality} model version that passed.",
     )
     def _asset(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+        from brainstar.domain.astro import pipeline, registry
+
         card = pipeline.load_card(warehouse.file(upstream.key, CARD_FILE))
         aliases = registry.promote(registry_root(warehouse), modality, card["version"])
         return dg.MaterializeResult(

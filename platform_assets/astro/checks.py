@@ -1,4 +1,7 @@
-"""Astro asset checks: GE suites on the feature store, split integrity, model gates. Read warehouse files."""
+"""Astro asset checks: GE suites on the feature store, split integrity, model gates. Read warehouse files.
+
+pandas-backed domain modules are imported inside the check bodies: loading the code location stays cheap.
+"""
 
 import json
 from collections.abc import Iterator
@@ -6,7 +9,8 @@ from typing import Any
 
 import dagster as dg
 
-from brainstar.domain.astro import evaluation, expectations, features, pipeline
+from brainstar.domain.astro import evaluation
+from brainstar.domain.astro.modalities import MODALITIES
 from platform_assets.astro.assets import (
     MODEL_ASSETS,
     feature_store,
@@ -49,6 +53,8 @@ def _suite_check(modality: str) -> dg.AssetChecksDefinition:
         description=f"Great Expectations suite on the {modality} table: ranges, nulls, uniqueness.",
     )
     def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
+        from brainstar.domain.astro import expectations, features
+
         frame, version = features.read_table(warehouse.file(feature_store.key, f"{modality}.parquet"))
         success, results = expectations.validate(modality, frame)
         failed = [r for r in results if not r["success"]]
@@ -74,6 +80,8 @@ def _suite_check(modality: str) -> dg.AssetChecksDefinition:
     description="No source id (star) appears in more than one of train / val / test.",
 )
 def no_source_in_two_splits(warehouse: Warehouse) -> dg.AssetCheckResult:
+    from brainstar.domain.astro import features, pipeline
+
     table, _ = features.read_table(warehouse.file(splits.key, SPLITS_FILE))
     leaked = pipeline.sources_in_several_splits(table)
     return dg.AssetCheckResult(
@@ -136,6 +144,6 @@ def _gate_checks(modality: str) -> dg.AssetChecksDefinition:
 
 
 INGEST_CHECKS = [_ingest_check(a) for a in (sdss_spectra, kepler_lightcurves, gaia_photometry)]
-SUITE_CHECKS = [_suite_check(m) for m in pipeline.MODALITIES]
-GATE_CHECKS = [_gate_checks(modality) for modality in pipeline.MODALITIES]
+SUITE_CHECKS = [_suite_check(m) for m in MODALITIES]
+GATE_CHECKS = [_gate_checks(modality) for modality in MODALITIES]
 CHECKS = [*INGEST_CHECKS, *SUITE_CHECKS, no_source_in_two_splits, *GATE_CHECKS]

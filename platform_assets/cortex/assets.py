@@ -1,4 +1,8 @@
-"""Cortex assets: configure -> build -> train -> simulate -> validate -> promote (thin wiring)."""
+"""Cortex assets: configure -> build -> train -> simulate -> validate -> promote (thin wiring).
+
+The modules that compile numba kernels (network, simulation, metrics, validation) are imported
+inside the asset bodies, so loading the code location compiles nothing.
+"""
 
 import hashlib
 from dataclasses import asdict
@@ -9,7 +13,7 @@ import dagster as dg
 import numpy as np
 
 from brainstar.core import pools
-from brainstar.domain.cortex import metrics, network, params, simulation, training, validation
+from brainstar.domain.cortex import params, training
 from platform_assets.cortex import layout
 from platform_assets.cortex.run_config import ColumnSettings, config_payload, read_config
 from platform_assets.metadata import markdown_table
@@ -69,6 +73,8 @@ def biological_config(config: ColumnSettings, warehouse: Warehouse) -> dg.Materi
     description="PD14 connectivity (fixed total synapse number per projection) as CSR arrays.",
 )
 def column_network(warehouse: Warehouse) -> dg.MaterializeResult:
+    from brainstar.domain.cortex import network
+
     built = network.build_network(read_config(warehouse).column)
     target = layout.NETWORK.path(warehouse)
     with warehouse.atomic_path(target) as tmp:
@@ -96,6 +102,8 @@ def column_network(warehouse: Warehouse) -> dg.MaterializeResult:
     description="L4->L2/3 synapses trained on digits with DA-STDP, plus the plasticity experiments.",
 )
 def trained_column(warehouse: Warehouse) -> dg.MaterializeResult:
+    from brainstar.domain.cortex import validation
+
     stored = read_config(warehouse)
     seeds = stored.training_seeds
     result = training.evaluate_seeds(seeds, training.config_for(stored.column.plasticity))
@@ -127,6 +135,8 @@ def trained_column(warehouse: Warehouse) -> dg.MaterializeResult:
     description="Spontaneous activity of the column (numba engine): rates, CV ISI, correlations.",
 )
 def column_activity(warehouse: Warehouse, torch_device: TorchDevice) -> dg.MaterializeResult:
+    from brainstar.domain.cortex import metrics, network, simulation
+
     config = read_config(warehouse).column
     built = network.load_network(str(layout.NETWORK.path(warehouse)), config)
     spikes = simulation.run_engine(config, built, "numba")
@@ -179,6 +189,8 @@ def column_activity(warehouse: Warehouse, torch_device: TorchDevice) -> dg.Mater
     description="Gates against NEST and published biology, and the HTML report with plots.",
 )
 def validation_report(warehouse: Warehouse) -> dg.MaterializeResult:
+    from brainstar.domain.cortex import validation
+
     activity = layout.ACTIVITY.read_json(warehouse)
     plast = layout.PLASTICITY.read_json(warehouse)
     trained = layout.TRAINING.read_json(warehouse)

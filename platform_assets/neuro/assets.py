@@ -1,7 +1,9 @@
 """Neuro assets: one landed session through BIDS, preprocessing, DTI, regions and connectome.
 
 Each body reads its inputs from the warehouse, calls the domain modules of this package
-and returns metadata; files are written atomically by those modules.
+and returns metadata; files are written atomically by those modules. pandas and the modules
+built on it or on pydicom are imported inside the bodies that use them, so loading the code
+location stays cheap.
 """
 
 import json
@@ -11,20 +13,10 @@ from pathlib import Path
 
 import dagster as dg
 import numpy as np
-import pandas as pd
 
 from brainstar.core import pools
 from brainstar.core.atomic import atomic_path, write_json_atomic
-from brainstar.domain.neuro import (
-    bids,
-    cohort,
-    dcm2niix,
-    dicom_headers,
-    dwi_session,
-    parcellation,
-    preprocess,
-    reconstruction,
-)
+from brainstar.domain.neuro import bids, dcm2niix, dwi_session, preprocess, reconstruction
 from brainstar.domain.neuro import tractography as tracking
 from brainstar.domain.neuro.nifti import labels_on_grid, save_nifti
 from platform_assets.metadata import qc_table
@@ -60,6 +52,8 @@ def raw_session(
     context: dg.AssetExecutionContext, landing_zone: LandingZone, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     """Inventory and header validation of one landed diffusion session."""
+    from brainstar.domain.neuro import dicom_headers
+
     session_dir = landing_zone.session_dir(context.partition_key)
     if not session_dir.is_dir():
         raise dwi_session.SessionInputError(session_dir, "session folder is missing from the landing zone")
@@ -125,6 +119,8 @@ def bids_session(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
 @_session_asset("preprocessed_dwi", {"nifti", "dipy"}, pools.HEAVY, deps=[bids_session])
 def preprocessed_dwi(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """QSIPrep-like preprocessing: MP-PCA denoising, Gibbs unringing, rigid motion correction, brain mask."""
+    import pandas as pd
+
     outputs = SessionOutputs(warehouse, context.partition_key)
     data, affine, bvals, bvecs = bids.load_series(outputs.bids)
     result = preprocess.preprocess(data, bvals, bvecs, affine)
@@ -194,6 +190,8 @@ def dti_maps(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mate
 )
 def parcellation_stats(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """Per-region mean/median/SD/IQR/coverage of FA, MD, AD, RD (QSIParc's table)."""
+    from brainstar.domain.neuro import parcellation
+
     outputs = SessionOutputs(warehouse, context.partition_key)
     mask_image = dwi_session.load_image(outputs.preprocessed("mask.nii.gz"))
     mask = np.asarray(mask_image.dataobj).astype(bool)
@@ -230,6 +228,8 @@ def parcellation_stats(context: dg.AssetExecutionContext, warehouse: Warehouse) 
 )
 def connectome(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """Deterministic tractography on tensor peaks and the region-by-region streamline-count matrix."""
+    import pandas as pd
+
     outputs = SessionOutputs(warehouse, context.partition_key)
     data, affine, bvals, bvecs, mask = load_preprocessed(outputs)
     fa = np.asarray(dwi_session.load_image(outputs.dti_map("fa")).dataobj)
@@ -263,6 +263,8 @@ def connectome(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Ma
     description="One row per session: preprocessing QC and regional mean FA/MD, updated as sessions arrive.",
 )
 def cohort_table(warehouse: Warehouse) -> dg.MaterializeResult:
+    from brainstar.domain.neuro import cohort
+
     table = cohort.collect(
         (s.partition_key, s.preprocessed("qc.json"), s.regional_stats) for s in processed_sessions(warehouse)
     )

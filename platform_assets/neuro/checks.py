@@ -1,7 +1,8 @@
 """Quality gates on neuro assets. Each check reads what its asset wrote to the warehouse.
 
 All per-session gates are blocking: a failure stops that session's downstream assets in
-the same run and no other session's (each session runs in its own run).
+the same run and no other session's (each session runs in its own run). The cohort check
+imports pandas in its body, so loading the code location stays cheap.
 """
 
 import json
@@ -9,9 +10,8 @@ from collections.abc import Iterator
 
 import dagster as dg
 import numpy as np
-import pandas as pd
 
-from brainstar.domain.neuro import bids, cohort, dwi_session
+from brainstar.domain.neuro import bids, dwi_session
 from platform_assets.neuro.assets import bids_session, cohort_table, dti_maps, preprocessed_dwi, raw_session
 from platform_assets.neuro.layout import SessionOutputs, cohort_table_path
 from resources import NeuroQcThresholds, Warehouse
@@ -118,6 +118,10 @@ def fa_valid(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg
     description="Flags sessions whose QC metrics are outliers across the cohort (robust z-score; warning).",
 )
 def cohort_outliers(warehouse: Warehouse, neuro_qc: NeuroQcThresholds) -> dg.AssetCheckResult:
+    import pandas as pd
+
+    from brainstar.domain.neuro import cohort
+
     table = pd.read_parquet(cohort_table_path(warehouse))
     flagged = cohort.outliers(table, neuro_qc.outlier_robust_z)
     return dg.AssetCheckResult(

@@ -13,15 +13,14 @@ import torch
 
 from brainstar.core.atomic import write_json_atomic
 from brainstar.domain.astro import features, ingest, photometry, registry, split, training
+from brainstar.domain.astro.modalities import CODE_VERSION, MODALITIES
 
 SURVEY_ROWS = {"sdss": ingest.sdss_rows, "kepler": ingest.kepler_rows, "gaia": ingest.gaia_rows}
-MODALITIES = ("spectral", "lightcurve", "sed")
 TRAINERS = {
     "spectral": training.train_spectral,
     "lightcurve": training.train_lightcurve,
     "sed": training.train_sed,
 }
-CODE_VERSION = "astro-1"
 
 
 def ingest_survey(survey: str, paths: list[Path], table_path: Path, report_path: Path) -> dict[str, Any]:
