@@ -4,7 +4,7 @@ The domain modules (torch, scikit-learn, astropy, numba, pandas) are imported in
 asset bodies, so loading the code location stays cheap; only runs pay for them.
 """
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import dagster as dg
@@ -14,16 +14,11 @@ from brainstar.core import pools
 from brainstar.domain.astro.formats import LABELS_CATALOG
 from brainstar.domain.astro.modalities import CODE_VERSION, MODALITIES
 from platform_assets.astro.layout import CARD_FILE, REPORT_FILE, SPLITS_FILE, TABLE_FILE, registry_root
-from platform_assets.operations.celery import queue_op_tags
-from platform_assets.operations.k8s import gpu_op_tags
+from platform_assets.operations.placement import runs_in
 from resources import LandingZone, TorchDevice, Warehouse
 
 GROUP = "astro"
 SURVEY_ASSETS = {"sdss": "sdss_spectra", "kepler": "kepler_lightcurves", "gaia": "gaia_photometry"}
-
-CPU_STEP: Mapping[str, Any] = {"pool": pools.PROCESSING, "op_tags": queue_op_tags(pools.PROCESSING)}
-# Only the training steps use the torch device: they take a GPU-pool slot and ask Kubernetes for a GPU.
-GPU_STEP: Mapping[str, Any] = {"pool": pools.GPU, "op_tags": {**gpu_op_tags(), **queue_op_tags(pools.GPU)}}
 
 
 def _astro_asset(
@@ -31,11 +26,11 @@ def _astro_asset(
     *,
     deps: Sequence[dg.AssetsDefinition] = (),
     kinds: frozenset[str] = frozenset({"parquet"}),
-    step: Mapping[str, Any] = CPU_STEP,
+    pool: str = pools.PROCESSING,
     description: str | None = None,
     **decorator_args: Any,
 ) -> Callable[[Callable[..., dg.MaterializeResult]], dg.AssetsDefinition]:
-    """``dg.asset`` keyed ``astro/<name>`` in the astro group, run on ``step``'s pool.
+    """``dg.asset`` keyed ``astro/<name>`` in the astro group, its step placed in ``pool``.
 
     Without ``description`` Dagster takes the function's docstring.
     """
@@ -45,8 +40,7 @@ def _astro_asset(
         group_name=GROUP,
         kinds=set(kinds),
         description=description,
-        pool=step["pool"],
-        op_tags=dict(step["op_tags"]),
+        **runs_in(pool),
         **decorator_args,
     )
 
@@ -161,7 +155,7 @@ def _model_asset(modality: str, description: str) -> dg.AssetsDefinition:
         name,
         deps=[feature_store, splits],
         kinds=frozenset({"pytorch", "scikitlearn"}),
-        step=GPU_STEP,
+        pool=pools.GPU,  # only the training steps use the torch device
         description=description,
         code_version=CODE_VERSION,
     )

@@ -7,7 +7,6 @@ inside the asset bodies, so loading the code location compiles nothing.
 import hashlib
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
 import numpy as np
@@ -17,19 +16,10 @@ from brainstar.domain.cortex import params, training
 from platform_assets.cortex import layout
 from platform_assets.cortex.run_config import ColumnSettings, config_payload, read_config
 from platform_assets.metadata import markdown_table
-from platform_assets.operations.celery import queue_op_tags
-from platform_assets.operations.k8s import gpu_op_tags
+from platform_assets.operations.placement import runs_in
 from resources import TorchDevice, Warehouse
 
 GROUP = "cortex"
-
-
-def _runs_in(pool: str) -> dict[str, Any]:
-    """A step's pool and op tags: the pool's Celery queue, and a GPU node for the GPU pool only."""
-    op_tags = queue_op_tags(pool)
-    if pool == pools.GPU:
-        op_tags = {**gpu_op_tags(), **op_tags}
-    return {"pool": pool, "op_tags": op_tags}
 
 
 @dg.asset(
@@ -69,7 +59,7 @@ def biological_config(config: ColumnSettings, warehouse: Warehouse) -> dg.Materi
     deps=[biological_config],
     group_name=GROUP,
     kinds={"numpy"},
-    **_runs_in(pools.PROCESSING),
+    **runs_in(pools.PROCESSING),
     description="PD14 connectivity (fixed total synapse number per projection) as CSR arrays.",
 )
 def column_network(warehouse: Warehouse) -> dg.MaterializeResult:
@@ -98,7 +88,7 @@ def column_network(warehouse: Warehouse) -> dg.MaterializeResult:
     group_name=GROUP,
     kinds={"python", "scikitlearn"},
     # numpy and scikit-learn only: a CPU step, whatever device the deployment has.
-    **_runs_in(pools.PROCESSING),
+    **runs_in(pools.PROCESSING),
     description="L4->L2/3 synapses trained on digits with DA-STDP, plus the plasticity experiments.",
 )
 def trained_column(warehouse: Warehouse) -> dg.MaterializeResult:
@@ -131,7 +121,7 @@ def trained_column(warehouse: Warehouse) -> dg.MaterializeResult:
     group_name=GROUP,
     kinds={"numba"},
     # The GPU pool and node because, on a CUDA TorchDevice, the torch engine reruns the simulation.
-    **_runs_in(pools.GPU),
+    **runs_in(pools.GPU),
     description="Spontaneous activity of the column (numba engine): rates, CV ISI, correlations.",
 )
 def column_activity(warehouse: Warehouse, torch_device: TorchDevice) -> dg.MaterializeResult:
@@ -185,7 +175,7 @@ def column_activity(warehouse: Warehouse, torch_device: TorchDevice) -> dg.Mater
     deps=[biological_config, trained_column, column_activity],
     group_name=GROUP,
     kinds={"html", "matplotlib"},
-    **_runs_in(pools.PROCESSING),
+    **runs_in(pools.PROCESSING),
     description="Gates against NEST and published biology, and the HTML report with plots.",
 )
 def validation_report(warehouse: Warehouse) -> dg.MaterializeResult:

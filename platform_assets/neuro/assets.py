@@ -22,7 +22,7 @@ from brainstar.domain.neuro.nifti import labels_on_grid, save_nifti
 from platform_assets.metadata import qc_table
 from platform_assets.neuro.layout import SessionOutputs, cohort_table_path, processed_sessions
 from platform_assets.neuro.partitions import neuro_sessions
-from platform_assets.operations.celery import queue_op_tags
+from platform_assets.operations.placement import runs_in
 from platform_assets.operations.retries import TRANSIENT_RETRY_POLICY, fail_fast_unless_transient
 from resources import LandingZone, Warehouse
 
@@ -41,8 +41,7 @@ def _session_asset(
         kinds=kinds,
         deps=list(deps),
         retry_policy=TRANSIENT_RETRY_POLICY,
-        pool=pool,
-        op_tags=queue_op_tags(pool),
+        **runs_in(pool),
     )
     return lambda function: decorate(fail_fast_unless_transient(function))
 
