@@ -42,13 +42,17 @@ COPY platform_assets ./platform_assets
 COPY resources ./resources
 COPY sensors ./sensors
 COPY workspace.yaml dagster.yaml ./
+# warm-kernels compiles the numba kernels into NUMBA_CACHE_DIR, so no run or step pod pays the
+# compile time (a node whose CPU differs from the build machine's recompiles, as without it).
 RUN pip install -c constraints.txt . \
     && pip check \
-    && python -c "import platform_assets.definitions"
+    && python -c "import platform_assets.definitions" \
+    && brainstar warm-kernels
 
+# The app user must own the numba cache: numba only uses a cache directory it can write to.
 RUN useradd --create-home --uid 10001 brainstar \
     && mkdir -p "${DAGSTER_HOME}" /data/landing /data/warehouse \
-    && chown -R brainstar "${DAGSTER_HOME}" /data
+    && chown -R brainstar "${DAGSTER_HOME}" /data "${NUMBA_CACHE_DIR}"
 USER 10001
 
 EXPOSE 3030

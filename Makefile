@@ -20,12 +20,14 @@ help:
 	@echo "make test-fast, make lint, make clean"
 
 # torch goes in first, pinned by constraints.txt, so no later requirement can pull a CUDA build.
+# warm-kernels fills numba's on-disk cache, so no worker compiles the kernels on its first step.
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt torch==2.13.0
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,celery]'
 	$(BIN)/python -m pip check
+	$(BIN)/brainstar warm-kernels
 	touch $@
 
 install: $(STAMP)

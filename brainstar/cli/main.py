@@ -154,6 +154,7 @@ def _register_domain_commands() -> None:
     # The domain command modules import only click at module level; heavy imports wait.
     from brainstar.cli.astro_command import serve
     from brainstar.cli.cortex_command import cortex
+    from brainstar.cli.kernels_command import warm_kernels
     from brainstar.cli.metrics_command import metrics
     from brainstar.cli.remote_command import trigger, watch
 
@@ -162,6 +163,7 @@ def _register_domain_commands() -> None:
     cli.add_command(metrics)
     cli.add_command(trigger)
     cli.add_command(watch)
+    cli.add_command(warm_kernels)
 
 
 _register_domain_commands()

@@ -253,8 +253,26 @@ def simulate_network(network: ColumnNetwork, run: EngineRun, threads: int = 1) -
     numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
     try:
         args = (network.indptr, network.targets, network.weights, network.delays)
-        # A zero-step call compiles (or loads from cache) outside the timed region.
-        _run(*args, v0.copy(), network.dc_pa, lam, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0, 0, 0, np.uint64(0))
+        # A zero-step call compiles (or loads from cache) outside the timed region; it passes
+        # every argument the timed call does, or numba would compile a second signature there.
+        _run(
+            *args,
+            v0.copy(),
+            network.dc_pa,
+            lam,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            1.0,
+            0.0,
+            0,
+            0,
+            0,
+            np.uint64(0),
+            numba.get_num_threads(),
+        )
         start = time.perf_counter()
         steps, ids, _ = _run(
             *args,

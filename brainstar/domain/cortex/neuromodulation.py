@@ -107,8 +107,9 @@ def _simulate(
     try:
         _, ids, _ = _run(
             *csr, v0, dc, lam, w_ext, prop.p11, prop.p22, prop.p21, prop.p20, prop.theta, prop.v_reset,
-            prop.ref_steps, n_warm + round(t_ms / dt), n_warm, np.uint64(seed),
+            prop.ref_steps, n_warm + round(t_ms / dt), n_warm, np.uint64(seed), 1,
         )  # fmt: skip
+        # parts=1 passed, not defaulted: the engine's own signature, so the warm cache serves it.
     finally:
         numba.set_num_threads(previous)
     return np.bincount(ids, minlength=n)
