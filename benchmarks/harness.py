@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 def best_of(function: Callable[[], object], repeat: int = 5) -> float:
@@ -43,3 +46,16 @@ def _format(cell: object) -> str:
     if isinstance(cell, float):
         return f"{cell:.3g}" if abs(cell) < 1000 else f"{cell:,.0f}"
     return str(cell)
+
+
+def run_beside_baseline(module: str, description: str, run: Callable[[Path | None], Table]) -> int:
+    """Command line of a benchmark that compares this tree with an older checkout.
+
+    ``python -m benchmarks.<module> [--baseline-tree DIR]``: without it the table shows the
+    recorded figures of the older code, with it both trees are measured in the same run.
+    """
+    parser = argparse.ArgumentParser(prog=f"python -m benchmarks.{module}", description=description)
+    parser.add_argument("--baseline-tree", type=Path, help="an older checkout to measure beside this one")
+    args = parser.parse_args(sys.argv[1:])
+    print(run(args.baseline_tree.resolve() if args.baseline_tree else None).render())
+    return 0

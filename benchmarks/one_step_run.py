@@ -13,14 +13,13 @@ the demo's neuro sessions registered; the figure is the median over a few trigge
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from benchmarks.harness import Table
+from benchmarks.harness import Table, run_beside_baseline
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TRIGGERS = 3
@@ -101,15 +100,5 @@ def run(baseline_tree: Path | None = None) -> Table:
     return table
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.one_step_run", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument("--baseline-tree", type=Path, help="an older checkout to measure beside this one")
-    args = parser.parse_args(argv)
-    print(run(args.baseline_tree.resolve() if args.baseline_tree else None).render())
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(run_beside_baseline("one_step_run", __doc__.splitlines()[0], run))

@@ -12,7 +12,6 @@ measured in the same run from an older checkout):
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -24,7 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.harness import Table
+from benchmarks.harness import Table, run_beside_baseline
 from brainstar.demo.landing import write_demo_landing
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -180,13 +179,5 @@ def run(baseline_tree: Path | None = None) -> Table:
     return table
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.startup", description=__doc__.splitlines()[0])
-    parser.add_argument("--baseline-tree", type=Path, help="an older checkout to measure beside this one")
-    args = parser.parse_args(argv)
-    print(run(args.baseline_tree.resolve() if args.baseline_tree else None).render())
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(run_beside_baseline("startup", __doc__.splitlines()[0], run))
