@@ -154,7 +154,7 @@ def test_the_executor_is_dagster_celerys_own() -> None:
 
     @dg.job(executor_def=executor_def)
     def probe() -> None:
-        pass
+        """No ops: only the executor's run config is resolved."""
 
     run_config = {"execution": {"config": {"broker": "redis://run:6379/2"}}}
     resolved = dg.validate_run_config(probe, run_config)["execution"][EXECUTOR_NAME]
