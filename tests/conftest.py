@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -64,12 +63,6 @@ def tree_digest(root: Path) -> dict[str, str]:
             content = hashlib.sha256(path.read_bytes()).hexdigest()
             digest[str(path.relative_to(root))] = f"{content}:{stat.st_mode:o}:{stat.st_mtime_ns}"
     return digest
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def subprocess_env(extra: dict[str, str]) -> dict[str, str]:

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 import torch
 
+from brainstar.cli.local_dagster import free_port
 from brainstar.core.landing import survey_files
 from brainstar.domain.astro import ingest, inputs, models, photometry, readers, registry
-from tests.conftest import free_port
 
 MAX_UPLOAD_MB = 1.0
 MAX_UPLOAD = int(MAX_UPLOAD_MB * 2**20)

@@ -14,6 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
+from brainstar.cli.local_dagster import free_port
 from brainstar.core import notify
 from brainstar.core.notify import NotificationError, NotificationSettings, RunFailure, StepFailure
 from brainstar.core.settings import NOTIFICATION_VARS
@@ -21,7 +22,6 @@ from platform_assets.operations.errors import describe_user_error, user_error
 from platform_assets.operations.retries import fail_fast_unless_transient
 from resources import Notifier
 from sensors.run_notifications import run_failure_notifier, run_success_summary
-from tests.conftest import free_port
 from tests.operations.local_servers import SECRET_HOOK_PATH, WebhookServer, running_webhook
 
 UI_URL = "https://dagster.example.org/prefix"

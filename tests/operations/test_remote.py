@@ -17,10 +17,10 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from brainstar.cli.local_dagster import background_process, dagster_server, prepare_local_instance
+from brainstar.cli.local_dagster import background_process, dagster_server, free_port, prepare_local_instance
 from brainstar.cli.remote_command import main as remote_cli
 from brainstar.core import settings
-from tests.conftest import REPO_ROOT, free_port, subprocess_env
+from tests.conftest import REPO_ROOT, subprocess_env
 
 pytestmark = [
     pytest.mark.slow,
