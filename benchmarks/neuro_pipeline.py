@@ -19,7 +19,16 @@ import numpy as np
 
 from benchmarks.harness import Table, best_of
 from brainstar.demo.neuro import phantom
-from brainstar.domain.neuro import bids, dwi_session, parcellation, preprocess, reconstruction, tractography
+from brainstar.domain.neuro import (
+    bids,
+    dwi_session,
+    masking,
+    motion,
+    parcellation,
+    preprocess,
+    reconstruction,
+    tractography,
+)
 
 SIZES = {
     "demo 28x28x14, 33 vol": phantom.PhantomSpec(),
@@ -76,13 +85,13 @@ def stage_seconds(spec: phantom.PhantomSpec, folder: Path) -> dict[str, float]:
     data, affine, bvals, bvecs = bids.load_series(target)
     denoised = _denoise(stages, data)
     unrung = _timed(stages, "Gibbs unringing", lambda: preprocess.unring(denoised))
-    rough_mask = preprocess.brain_mask(unrung, bvals)
+    rough_mask = masking.brain_mask(unrung, bvals)
     corrected, _, rotated = _timed(
         stages,
         "motion correction",
-        lambda: preprocess.motion_correct(unrung, bvals, bvecs, affine, rough_mask),
+        lambda: motion.motion_correct(unrung, bvals, bvecs, affine, rough_mask),
     )
-    mask = _timed(stages, "brain mask", lambda: preprocess.brain_mask(corrected, bvals))
+    mask = _timed(stages, "brain mask", lambda: masking.brain_mask(corrected, bvals))
     maps = _timed(
         stages, "dti_maps (tensor fit)", lambda: reconstruction.fit_tensor(corrected, bvals, rotated, mask)
     )

@@ -16,7 +16,7 @@ import numpy as np
 
 from brainstar.core import pools
 from brainstar.core.atomic import atomic_path, write_json_atomic
-from brainstar.domain.neuro import bids, dcm2niix, dwi_session, preprocess, reconstruction
+from brainstar.domain.neuro import bids, dcm2niix, dwi_session, motion, preprocess, reconstruction
 from brainstar.domain.neuro import tractography as tracking
 from brainstar.domain.neuro.nifti import labels_on_grid, save_nifti
 from platform_assets.metadata import qc_table
@@ -130,7 +130,7 @@ def preprocessed_dwi(context: dg.AssetExecutionContext, warehouse: Warehouse) ->
     with atomic_path(outputs.preprocessed("dwi.bvec")) as tmp:
         np.savetxt(tmp, dwi_session.fsl_to_voxel_frame(result.bvecs, affine).T, fmt="%.6f")
     motion = pd.DataFrame(
-        preprocess.rigid_parameters(result.motion_affines),
+        motion.rigid_parameters(result.motion_affines),
         columns=["trans_x_mm", "trans_y_mm", "trans_z_mm", "rot_x_rad", "rot_y_rad", "rot_z_rad"],
     ).assign(framewise_displacement_mm=result.framewise_displacement_mm)
     with atomic_path(outputs.preprocessed("motion.csv")) as tmp:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from brainstar.domain.neuro.preprocess import gradient_table
+from brainstar.domain.neuro.gradients import gradient_table
 
 SCALAR_MAPS = ("fa", "md", "ad", "rd")
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from brainstar.domain.neuro.preprocess import gradient_table
+from brainstar.domain.neuro.gradients import gradient_table
 
 FA_STOP = 0.2  # streamlines end where FA drops below this (a common white-matter threshold)
 FA_SEED = 0.3
