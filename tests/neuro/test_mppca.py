@@ -43,3 +43,15 @@ def test_rejects_what_it_cannot_denoise() -> None:
         mppca(np.zeros((5, 5, 5)))
     with pytest.raises(ValueError, match="at least 5 voxels"):
         mppca(np.zeros((4, 8, 8, 10)))
+
+
+def test_a_mask_changes_nothing_inside_it_and_leaves_the_background_as_it_was() -> None:
+    data = _decaying_signal((14, 13, 11), 24, noise=5.0, seed=4).astype(np.float32)
+    mask = np.zeros(data.shape[:3], dtype=bool)
+    mask[4:10, 3:9, 5:8] = True
+    full, full_sigma = mppca(data)
+    masked, masked_sigma = mppca(data, mask=mask)
+    np.testing.assert_allclose(masked[mask], full[mask], rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(masked_sigma[mask], full_sigma[mask], rtol=1e-5)
+    assert np.array_equal(masked[~mask], data[~mask])
+    assert np.isnan(masked_sigma[~mask]).all()
