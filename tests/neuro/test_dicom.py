@@ -83,15 +83,23 @@ def test_las_series_round_trips_exactly_through_dcm2niix(tmp_path: Path) -> None
     assert len(files) == 6 * 7
     assert sorted(dicom_dir.iterdir()) == sorted(files)  # no temporary files left behind
 
-    inventory = inspect_dicom_series(dicom_dir)
+    before = tree_digest(dicom_dir)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    inventory = inspect_dicom_series(dicom_dir, scratch_parent=scratch)
+    assert tree_digest(dicom_dir) == before  # the check's conversion never touches the landing folder
+    assert list(scratch.iterdir()) == []  # and is removed
     assert inventory.issues == []
     assert (inventory.n_files, inventory.n_volumes, inventory.n_slices) == (42, 7, 6)
     assert (inventory.rows, inventory.columns) == (SHAPE[1], SHAPE[0])
     assert inventory.bvalues == [0.0, BVALUE]
     assert inventory.manufacturer == MANUFACTURER
     assert inventory.series_uid == str(pydicom.dcmread(files[0], stop_before_pixels=True).SeriesInstanceUID)
+    assert inventory.gradient_sources == {"public (0018,9087)": 42}
+    assert inventory.dcm2niix["version"] == dcm2niix_version()
+    assert inventory.converted is not None
+    assert (inventory.converted["shape"], inventory.converted["n_b0"]) == ([*SHAPE, 7], 1)
 
-    before = tree_digest(dicom_dir)
     out_dir = tmp_path / "nifti"
     converted = convert_dicom_to_nifti(dicom_dir, out_dir, "dwi")
     assert tree_digest(dicom_dir) == before
@@ -163,10 +171,6 @@ def test_damaged_file_is_named(tmp_path: Path, name: str, damage: Callable[[byte
 def test_inconsistencies_are_listed(tmp_path: Path) -> None:
     dicom_dir = tmp_path / "dicom"
     files = write(known_series(right_handed=False), dicom_dir)
-    for path in files[:3]:  # three slices of volume 0 lose their b-value
-        ds = pydicom.dcmread(path)
-        del ds.DiffusionBValue
-        ds.save_as(path)
     other = known_series(right_handed=False)
     small = KnownSeries(other.data[:8, :8, :2], other.affine, other.bvals, other.bvecs)
     write(small, tmp_path / "other", seed=99)
@@ -178,9 +182,26 @@ def test_inconsistencies_are_listed(tmp_path: Path) -> None:
     text = "\n".join(inventory.issues)
     assert "mixed series: 2 SeriesInstanceUIDs" in text
     assert "inconsistent image sizes" in text
-    assert "3 file(s) missing DiffusionBValue" in text
     assert "incomplete volumes" in text
+    assert "conversion failed: dcm2niix exited with 8 (some series converted, some failed)" in text
     assert inventory.n_files == 42 - 1 + 2
+    assert inventory.converted is None
+
+
+def test_a_series_without_any_b_value_fails_on_the_converted_gradients(tmp_path: Path) -> None:
+    """With no diffusion tag anywhere, dcm2niix writes b = 0 throughout, which the check rejects."""
+    dicom_dir = tmp_path / "dicom"
+    for path in write(known_series(right_handed=False), dicom_dir):
+        ds = pydicom.dcmread(path)
+        for keyword in ("DiffusionBValue", "DiffusionGradientOrientation", "DiffusionDirectionality"):
+            if keyword in ds:
+                delattr(ds, keyword)
+        ds.save_as(path)
+
+    inventory = inspect_dicom_series(dicom_dir)
+    assert inventory.gradient_sources == {}
+    assert inventory.bvalues == [0.0]
+    assert inventory.issues == ["0 diffusion-weighted volumes; a tensor needs 6"]
 
 
 def test_two_series_fail_conversion_naming_the_folder(tmp_path: Path) -> None:

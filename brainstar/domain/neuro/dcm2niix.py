@@ -40,10 +40,20 @@ SERIES_SUFFIXES = (".bval", ".bvec", ".json", ".nii.gz")
 
 @dataclass(frozen=True)
 class ConvertedSeries:
-    """The files dcm2niix wrote for one series: ``<stem>`` plus each of ``SERIES_SUFFIXES`` in ``folder``."""
+    """The files dcm2niix wrote for one series: ``<stem>`` plus each of ``SERIES_SUFFIXES`` in ``folder``.
+
+    ``version`` is the dcm2niix that wrote them and ``messages`` its console lines (banner
+    left out), so that what it said about the series (warnings above all) can be recorded.
+    """
 
     folder: Path
     stem: str
+    version: str = ""
+    messages: tuple[str, ...] = ()
+
+    @property
+    def warnings(self) -> list[str]:
+        return [line for line in self.messages if line.lower().startswith("warning")]
 
     def path(self, suffix: str) -> Path:
         return self.folder / f"{self.stem}{suffix}"
@@ -86,8 +96,12 @@ def dcm2niix_version() -> str:
     result = subprocess.run(
         [str(dcm2niix_binary()), "--version"], capture_output=True, text=True, check=False
     )
-    found = re.search(r"v\d+\.\d+\.\d+\S*", result.stdout + result.stderr)
-    return found.group(0) if found else (result.stdout + result.stderr).strip()
+    return _version_in(result.stdout + result.stderr)
+
+
+def _version_in(text: str) -> str:
+    found = re.search(r"v\d+\.\d+\.\d+\S*", text)
+    return found.group(0) if found else text.strip()
 
 
 def convert_dicom_to_nifti(dicom_dir: Path, out_dir: Path, stem: str) -> ConvertedSeries:
@@ -107,7 +121,6 @@ def convert_dicom_to_nifti(dicom_dir: Path, out_dir: Path, stem: str) -> Convert
     if not dicom_dir.is_dir():
         raise SessionInputError(dicom_dir, "DICOM folder does not exist")
     binary = dcm2niix_binary()
-    converted = ConvertedSeries(out_dir, stem)
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=f".{stem}.dcm2niix-") as scratch_name:
         scratch = Path(scratch_name)
@@ -135,7 +148,10 @@ def convert_dicom_to_nifti(dicom_dir: Path, out_dir: Path, stem: str) -> Convert
             raise SessionInputError(
                 dicom_dir, f"dcm2niix ran longer than {DCM2NIIX_TIMEOUT_S:.0f} s"
             ) from exc
-        message = _tail(result.stdout + result.stderr)
+        console = result.stdout + result.stderr
+        # The scratch folder is gone once this returns: messages name outputs by file name only.
+        lines = _console_lines(console.replace(f"{work}{os.sep}", ""))
+        message = _tail(lines)
         if result.returncode != 0:
             meaning = DCM2NIIX_EXIT_MEANINGS.get(result.returncode, "unknown exit code")
             raise SessionInputError(
@@ -155,15 +171,20 @@ def convert_dicom_to_nifti(dicom_dir: Path, out_dir: Path, stem: str) -> Convert
                 dicom_dir,
                 f"dcm2niix wrote no {', '.join(missing)} (no diffusion gradients found?): {message}",
             )
+        converted = ConvertedSeries(out_dir, stem, _version_in(console), tuple(lines))
         for ext, source in sources.items():
             with atomic_path(converted.path(ext)) as tmp:
                 os.replace(source, tmp)  # same file system: the scratch folder is inside out_dir
     return converted
 
 
-def _tail(text: str, limit: int = 800) -> str:
-    """dcm2niix's output on one line, without its version banner, at most ``limit`` characters."""
+def _console_lines(text: str) -> list[str]:
+    """dcm2niix's non-empty output lines, without its version banner."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    lines = [line for line in lines if not line.startswith("Chris Rorden's dcm2niiX")]
+    return [line for line in lines if not line.startswith("Chris Rorden's dcm2niiX")]
+
+
+def _tail(lines: list[str], limit: int = 800) -> str:
+    """dcm2niix's output lines joined on one line, at most ``limit`` characters."""
     text = " | ".join(lines) or "(no output)"
     return text if len(text) <= limit else "..." + text[-limit:]
