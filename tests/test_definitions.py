@@ -5,7 +5,15 @@ import dagster as dg
 from platform_assets.definitions import defs
 from platform_assets.specs import DOMAIN_TAG
 
-NEURO = ["raw_session", "bids_session", "preprocessed_dwi", "dti_maps", "parcellation_stats", "connectome"]
+NEURO = [
+    "raw_session",
+    "bids_session",
+    "preprocessed_dwi",
+    "dti_maps",
+    "parcellation_stats",
+    "connectome",
+    "qc_report",
+]
 CORTEX = ["biological_config", "column_network", "trained_column", "column_activity", "validation_report"]
 ASTRO = ["sdss_spectra", "kepler_lightcurves", "gaia_photometry", "feature_store", "splits"]
 MODELS = ["spectral_model", "lightcurve_model", "sed_model"]
@@ -21,7 +29,10 @@ EXPECTED_CHECKS = {
     ("neuro/bids_session", "bids_layout_valid"),
     ("neuro/preprocessed_dwi", "mask_coverage_plausible"),
     ("neuro/preprocessed_dwi", "motion_within_limit"),
+    ("neuro/preprocessed_dwi", "ndc_not_degraded"),
     ("neuro/dti_maps", "fa_valid"),
+    ("neuro/dti_maps", "md_plausible"),
+    ("neuro/dti_maps", "fa_median_plausible"),
     ("neuro/cohort_table", "cohort_outliers"),
     *(
         ("cortex/validation_report", name)

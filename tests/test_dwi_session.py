@@ -105,3 +105,21 @@ def test_a_3d_image_in_place_of_the_dwi_is_rejected(session: Path) -> None:
         dwi_session.inspect_headers(dwi_session.find_nifti_session(session))
     with gzip.open(labels) as stream:
         assert stream.read(4)  # the label image itself is intact
+
+
+def test_nan_bvalue_names_the_file_and_volume(session: Path) -> None:
+    values = (session / "dwi.bval").read_text().split()
+    values[4] = "nan"
+    (session / "dwi.bval").write_text(" ".join(values) + "\n")
+    with pytest.raises(SessionInputError, match=r"dwi\.bval: b-values of volumes \[4\] are NaN"):
+        dwi_session.inspect_headers(dwi_session.find_nifti_session(session))
+
+
+def test_zero_direction_on_a_weighted_volume_stays_an_issue(session: Path) -> None:
+    rows = [row.split() for row in (session / "dwi.bvec").read_text().splitlines()]
+    for row in rows:
+        row[10] = "0"  # volume 10 is diffusion-weighted (3 b0 volumes come first)
+    (session / "dwi.bvec").write_text("\n".join(" ".join(row) for row in rows) + "\n")
+    report, _, _ = dwi_session.inspect_headers(dwi_session.find_nifti_session(session))
+    assert report.normalised_b0_rows == []
+    assert any("unit length" in issue for issue in report.issues)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 import numpy as np
+from pydantic import Field
 
 from brainstar.core import pools
 from brainstar.core.atomic import atomic_path, write_json_atomic
@@ -129,26 +130,19 @@ def preprocessed_dwi(context: dg.AssetExecutionContext, warehouse: Warehouse) ->
         np.savetxt(tmp, bvals[None, :], fmt="%g")
     with atomic_path(outputs.preprocessed("dwi.bvec")) as tmp:
         np.savetxt(tmp, dwi_session.fsl_to_voxel_frame(result.bvecs, affine).T, fmt="%.6f")
-    motion = pd.DataFrame(
+    motion_table = pd.DataFrame(
         motion.rigid_parameters(result.motion_affines),
         columns=["trans_x_mm", "trans_y_mm", "trans_z_mm", "rot_x_rad", "rot_y_rad", "rot_z_rad"],
     ).assign(framewise_displacement_mm=result.framewise_displacement_mm)
     with atomic_path(outputs.preprocessed("motion.csv")) as tmp:
-        motion.to_csv(tmp, index_label="volume")
-    write_json_atomic(outputs.preprocessed("qc.json"), asdict(result.qc))
-    qc = result.qc
+        motion_table.to_csv(tmp, index_label="volume")
+    qc = asdict(result.qc)
+    write_json_atomic(outputs.preprocessed("qc.json"), qc)
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(outputs.preprocessed("dwi.nii.gz"))),
-            "fd_mean_mm": qc.fd_mean_mm,
-            "fd_max_mm": qc.fd_max_mm,
-            "ndc_raw": qc.ndc_raw,
-            "ndc_preprocessed": qc.ndc_preprocessed,
-            "snr_b0_in_mask": qc.snr_b0_in_mask,
-            "noise_sigma": qc.noise_sigma,
-            "mask_voxels": qc.mask_voxels,
-            "mask_fraction": qc.mask_fraction,
-            "qc": qc_table(asdict(qc), preprocess.QC_FIELDS),
+            **qc,  # every QC field, whatever preprocess records
+            "qc": qc_table(qc, preprocess.QC_FIELDS),
         }
     )
 
@@ -166,19 +160,45 @@ def load_preprocessed(
     return np.asarray(image.get_fdata(dtype=np.float32)), image.affine, bvals, bvecs, mask
 
 
+class DtiConfig(dg.Config):
+    max_bvalue_s_per_mm2: float = Field(
+        default=reconstruction.DEFAULT_MAX_BVALUE,
+        description=(
+            "Shells above this b-value are left out of the tensor fit and the tracking (diffusion "
+            "stops being Gaussian there, and MD comes out low); the lowest shells are used if none "
+            "is at or below it."
+        ),
+    )
+
+
+def shell_record_path(outputs: SessionOutputs) -> Path:
+    """The shells ``dti_maps`` fitted, which ``connectome`` tracks on too."""
+    return outputs.folder("dti_maps") / "shells.json"
+
+
 @_session_asset("dti_maps", {"nifti", "dipy"}, pools.PROCESSING, deps=[preprocessed_dwi])
-def dti_maps(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    """Diffusion tensor maps FA, MD, AD, RD (dipy TensorModel, WLS) as NIfTI."""
+def dti_maps(
+    context: dg.AssetExecutionContext, config: DtiConfig, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    """Diffusion tensor maps FA, MD, AD, RD and principal direction V1 (dipy TensorModel, WLS) as NIfTI.
+
+    The fit uses the b0 volumes and the shells up to the configured b-value, and the maps keep
+    what it gave inside the brain mask (no clipping), for the gates to judge.
+    """
     outputs = SessionOutputs(warehouse, context.partition_key)
     data, affine, bvals, bvecs, mask = load_preprocessed(outputs)
-    maps = reconstruction.fit_tensor(data, bvals, bvecs, mask)
-    for name, values in maps.scalars().items():
+    maps = reconstruction.fit_tensor(data, bvals, bvecs, mask, config.max_bvalue_s_per_mm2)
+    for name, values in {**maps.scalars(), "v1": maps.v1}.items():
         save_nifti(values, affine, outputs.dti_map(name), time_unit="unknown")
+    shells = maps.shells.record()
+    write_json_atomic(shell_record_path(outputs), shells)
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(outputs.dti_map("fa").parent)),
-            "fa_median_in_mask": float(np.median(maps.fa[mask])),
-            "md_median_in_mask_mm2_per_s": float(np.median(maps.md[mask])),
+            # nan-aware: the maps keep what the fit gave, and fa_valid reports any NaN
+            "fa_median_in_mask": float(np.nanmedian(maps.fa[mask])),
+            "md_median_in_mask_mm2_per_s": float(np.nanmedian(maps.md[mask])),
+            **shells,
         }
     )
 
@@ -233,7 +253,8 @@ def connectome(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Ma
     data, affine, bvals, bvecs, mask = load_preprocessed(outputs)
     fa = np.asarray(dwi_session.load_image(outputs.dti_map("fa")).dataobj)
     labels = np.asarray(dwi_session.load_image(outputs.labels).dataobj).astype(np.int16)
-    streamlines, n_seeds = tracking.track(data, bvals, bvecs, mask, fa, affine)
+    max_bvalue = json.loads(shell_record_path(outputs).read_text())["max_bvalue_s_per_mm2"]
+    streamlines, n_seeds = tracking.track(data, bvals, bvecs, mask, fa, affine, max_bvalue=max_bvalue)
     result = tracking.connectome(streamlines, affine, labels, n_seeds)
     with atomic_path(outputs.connectome(".npy")) as tmp:
         np.save(tmp, result.regions)

@@ -1,8 +1,9 @@
 """Quality gates on neuro assets. Each check reads what its asset wrote to the warehouse.
 
-All per-session gates are blocking: a failure stops that session's downstream assets in
-the same run and no other session's (each session runs in its own run). The cohort check
-imports pandas in its body, so loading the code location stays cheap.
+Per-session gates are blocking unless they only warn (a fall in neighbouring-DWI
+correlation): a failure stops that session's downstream assets in the same run and no
+other session's (each session runs in its own run). The cohort check imports pandas in its
+body, so loading the code location stays cheap.
 """
 
 import json
@@ -18,12 +19,17 @@ from resources import NeuroQcThresholds, Warehouse
 
 
 def _result(
-    passed: bool, description: str, metadata: dict[str, object], **key: object
+    passed: bool,
+    description: str,
+    metadata: dict[str, object],
+    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
+    **key: object,
 ) -> dg.AssetCheckResult:
-    """A failing result is an error; ``key`` names the check inside a multi-asset check."""
+    """A failing result is an error unless ``severity`` says otherwise; ``key`` names the check
+    inside a multi-asset check."""
     return dg.AssetCheckResult(
         passed=bool(passed),
-        severity=dg.AssetCheckSeverity.ERROR,
+        severity=severity,
         description=description,
         metadata=metadata,
         **key,
@@ -51,7 +57,7 @@ def bids_layout_valid(context: dg.AssetCheckExecutionContext, warehouse: Warehou
     return _result(not problems, "; ".join(problems) or "valid BIDS layout", {"problems": problems})
 
 
-# Both gates bound a value that preprocessed_dwi also reports as metadata, but their limits
+# These gates bound values that preprocessed_dwi also reports as metadata, but their limits
 # come from the neuro_qc resource at run time, which build_metadata_bounds_checks (bounds
 # fixed when the definitions load) cannot take; so they read qc.json once, here.
 @dg.multi_asset_check(
@@ -67,6 +73,12 @@ def bids_layout_valid(context: dg.AssetCheckExecutionContext, warehouse: Warehou
             asset=preprocessed_dwi,
             blocking=True,
             description="Largest framewise displacement stays below the configured limit (mm).",
+        ),
+        dg.AssetCheckSpec(
+            "ndc_not_degraded",
+            asset=preprocessed_dwi,
+            blocking=False,
+            description="Warns when neighbouring-DWI correlation falls from raw to preprocessed data.",
         ),
     ]
 )
@@ -90,26 +102,101 @@ def preprocessing_qc_gates(
         asset_key=preprocessed_dwi.key,
         check_name="motion_within_limit",
     )
+    yield _ndc_result(qc["ndc_raw"], qc["ndc_preprocessed"], neuro_qc.ndc_max_drop)
+
+
+def _ndc_result(raw: float, preprocessed: float, max_drop: float) -> dg.AssetCheckResult:
+    """Denoising should raise the correlation of neighbouring DWIs; a fall means the corrected
+    volumes disagree more than the acquired ones (misregistration, interpolation)."""
+    drop = raw - preprocessed
+    measurable = np.isfinite(drop)
+    return _result(
+        not (measurable and drop > max_drop),
+        f"NDC {raw:.3f} raw, {preprocessed:.3f} preprocessed (largest allowed fall {max_drop:g})"
+        if measurable
+        else "NDC not measurable (fewer than two diffusion-weighted volumes per shell)",
+        {"ndc_raw": raw, "ndc_preprocessed": preprocessed, "ndc_drop": drop, "max_drop": max_drop},
+        dg.AssetCheckSeverity.WARN,
+        asset_key=preprocessed_dwi.key,
+        check_name="ndc_not_degraded",
+    )
+
+
+def _in_mask(outputs: SessionOutputs, dti_map: str) -> tuple[np.ndarray, int]:
+    """The values of a DTI map inside the brain mask, as written, and the mask's voxel count."""
+    values = np.asarray(dwi_session.load_image(outputs.dti_map(dti_map)).get_fdata())
+    mask = np.asarray(dwi_session.load_image(outputs.preprocessed("mask.nii.gz")).dataobj).astype(bool)
+    return values[mask], int(mask.sum())
 
 
 @dg.asset_check(
     asset=dti_maps,
     additional_deps=[preprocessed_dwi],  # the brain mask
     blocking=True,
-    description="FA lies in [0, 1] with no NaN inside the brain mask.",
+    description="FA as fitted (nothing clipped) lies in [0, 1] with no NaN inside the brain mask.",
 )
 def fa_valid(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-    outputs = SessionOutputs(warehouse, context.partition_key)
-    fa = np.asarray(dwi_session.load_image(outputs.dti_map("fa")).get_fdata())
-    mask = np.asarray(dwi_session.load_image(outputs.preprocessed("mask.nii.gz")).dataobj).astype(bool)
-    inside = fa[mask]
+    inside, mask_voxels = _in_mask(SessionOutputs(warehouse, context.partition_key), "fa")
     n_nan = int(np.isnan(inside).sum())
     finite = inside[np.isfinite(inside)]
     low, high = (float(finite.min()), float(finite.max())) if finite.size else (np.nan, np.nan)
     return _result(
         n_nan == 0 and finite.size > 0 and low >= 0.0 and high <= 1.0,
         f"FA in mask spans [{low:.3f}, {high:.3f}], {n_nan} NaN",
-        {"fa_min": low, "fa_max": high, "n_nan_in_mask": n_nan, "mask_voxels": int(mask.sum())},
+        {"fa_min": low, "fa_max": high, "n_nan_in_mask": n_nan, "mask_voxels": mask_voxels},
+    )
+
+
+# Physical plausibility of the fit; NaN voxels are fa_valid's to report, so these use the finite ones.
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(
+            "md_plausible",
+            asset=dti_maps,
+            additional_deps=[preprocessed_dwi],  # the brain mask
+            blocking=True,
+            description="MD in the brain mask, at a high percentile, stays near free water's (3e-3 mm^2/s).",
+        ),
+        dg.AssetCheckSpec(
+            "fa_median_plausible",
+            asset=dti_maps,
+            additional_deps=[preprocessed_dwi],
+            blocking=True,
+            description="Median FA in the brain mask lies in the configured range of real brains.",
+        ),
+    ]
+)
+def dti_plausibility_gates(
+    context: dg.AssetCheckExecutionContext, warehouse: Warehouse, neuro_qc: NeuroQcThresholds
+) -> Iterator[dg.AssetCheckResult]:
+    outputs = SessionOutputs(warehouse, context.partition_key)
+    md, _ = _in_mask(outputs, "md")
+    md = md[np.isfinite(md)]
+    percentile, ceiling = neuro_qc.md_percentile, neuro_qc.md_max_mm2_per_s
+    md_at = float(np.percentile(md, percentile)) if md.size else float("nan")
+    yield _result(
+        md_at <= ceiling,
+        f"MD {md_at:.2e} mm^2/s at the {percentile:g}th percentile in the mask (ceiling {ceiling:.1e})",
+        {
+            "md_at_percentile_mm2_per_s": md_at,
+            "md_median_mm2_per_s": float(np.median(md)) if md.size else float("nan"),
+            "percentile": percentile,
+            "ceiling_mm2_per_s": ceiling,
+            "finite_voxels": int(md.size),
+        },
+        asset_key=dti_maps.key,
+        check_name="md_plausible",
+    )
+    fa, _ = _in_mask(outputs, "fa")
+    fa = fa[np.isfinite(fa)]
+    low, high = neuro_qc.fa_median_min, neuro_qc.fa_median_max
+    median = float(np.median(fa)) if fa.size else float("nan")
+    yield _result(
+        low <= median <= high,
+        f"median FA {median:.3f} in the mask (allowed {low:g} to {high:g})",
+        {"fa_median": median, "min": low, "max": high, "finite_voxels": int(fa.size)},
+        asset_key=dti_maps.key,
+        check_name="fa_median_plausible",
     )
 
 
@@ -143,4 +230,5 @@ session_checks = [
     bids_layout_valid,
     preprocessing_qc_gates,
     fa_valid,
+    dti_plausibility_gates,
 ]

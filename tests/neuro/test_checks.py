@@ -20,7 +20,15 @@ from platform_assets.neuro.partitions import neuro_sessions
 from resources import NeuroQcThresholds, Warehouse
 
 KEY = "sub-01_ses-01"
-GOOD_QC = {"mask_fraction": 0.4, "mask_voxels": 400, "fd_max_mm": 0.5, "fd_mean_mm": 0.2}
+GOOD_QC = {
+    "mask_fraction": 0.4,
+    "mask_voxels": 400,
+    "fd_max_mm": 0.5,
+    "fd_mean_mm": 0.2,
+    "ndc_raw": 0.60,
+    "ndc_preprocessed": 0.75,
+}
+PREPROCESSING_GATES = {"mask_coverage_plausible", "motion_within_limit", "ndc_not_degraded"}
 
 
 @pytest.fixture
@@ -87,27 +95,103 @@ def test_bids_gate_fails_on_a_missing_file(warehouse: Warehouse) -> None:
         ({"mask_fraction": 0.9}, {"mask_coverage_plausible"}),
         ({"mask_fraction": 0.01}, {"mask_coverage_plausible"}),
         ({"fd_max_mm": 7.5}, {"motion_within_limit"}),
+        ({"ndc_preprocessed": 0.17}, {"ndc_not_degraded"}),  # 0.60 -> 0.17, as measured on main
+        ({"ndc_preprocessed": 0.50}, set()),  # a fall within the margin
+        ({"ndc_raw": float("nan"), "ndc_preprocessed": float("nan")}, set()),
     ],
 )
 def test_preprocessing_gates_fail_alone(warehouse: Warehouse, changes: dict, failing: set[str]) -> None:
     write_qc(warehouse, **changes)
     evaluations = evaluate(checks.preprocessing_qc_gates, warehouse)
-    assert set(evaluations) == {"mask_coverage_plausible", "motion_within_limit"}
+    assert set(evaluations) == PREPROCESSING_GATES
     assert {name for name, evaluation in evaluations.items() if not evaluation.passed} == failing
     assert evaluations["motion_within_limit"].metadata["limit_mm"].value == 5.0
 
 
+def test_an_ndc_fall_only_warns() -> None:
+    specs = {spec.name: spec for spec in checks.preprocessing_qc_gates.check_specs}
+    assert not specs["ndc_not_degraded"].blocking
+    assert specs["mask_coverage_plausible"].blocking and specs["motion_within_limit"].blocking
+
+
+def test_an_ndc_fall_is_a_warning_with_its_numbers(warehouse: Warehouse) -> None:
+    write_qc(warehouse, ndc_preprocessed=0.17)
+    evaluation = evaluate(checks.preprocessing_qc_gates, warehouse)["ndc_not_degraded"]
+    assert evaluation.severity == dg.AssetCheckSeverity.WARN
+    assert "0.600 raw, 0.170 preprocessed" in evaluation.description
+    assert evaluation.metadata["ndc_drop"].value == pytest.approx(0.43)
+
+
+def write_dti(warehouse: Warehouse, fa: np.ndarray, md: np.ndarray) -> None:
+    """FA and MD maps as the fit wrote them, and a brain mask of their non-zero voxels."""
+    outputs = SessionOutputs(warehouse, KEY)
+    mask = (fa != 0) | (md != 0)
+    save_nifti(mask.astype(np.uint8), np.eye(4), outputs.preprocessed("mask.nii.gz"), time_unit="unknown")
+    for name, values in (("fa", fa), ("md", md)):
+        save_nifti(values.astype(np.float32), np.eye(4), outputs.dti_map(name), time_unit="unknown")
+
+
+def brain_like_maps() -> tuple[np.ndarray, np.ndarray]:
+    """A 10^3 mask inside a 12^3 grid: tissue FA 0.15-0.6, MD 0.6-1.0e-3, and 3% ventricular CSF
+    at 2.6-3.1e-3 mm^2/s (free water at 37 C is 3.0e-3; partial volume with tissue reads lower)."""
+    rng = np.random.default_rng(0)
+    fa, md = np.zeros((12, 12, 12)), np.zeros((12, 12, 12))
+    fa[1:11, 1:11, 1:11] = rng.uniform(0.15, 0.6, (10, 10, 10))
+    md[1:11, 1:11, 1:11] = rng.uniform(0.6e-3, 1.0e-3, (10, 10, 10))
+    md[1:11, 1:4, 1] = rng.uniform(2.6e-3, 3.1e-3, (10, 3))
+    fa[1:11, 1:4, 1] = 0.05
+    return fa, md
+
+
 @pytest.mark.parametrize(("bad_value", "expected"), [(np.nan, "1 NaN"), (1.2, "1.200]")])
 def test_fa_gate_fails_on_nan_or_out_of_range(warehouse: Warehouse, bad_value: float, expected: str) -> None:
-    outputs = SessionOutputs(warehouse, KEY)
-    mask = np.zeros((4, 4, 4), dtype=np.uint8)
-    mask[1:3, 1:3, 1:3] = 1
-    fa = np.full(mask.shape, 0.5, dtype=np.float32)
-    fa[1, 1, 1] = bad_value
-    save_nifti(mask, np.eye(4), outputs.preprocessed("mask.nii.gz"), time_unit="unknown")
-    save_nifti(fa, np.eye(4), outputs.dti_map("fa"), time_unit="unknown")
+    fa, md = brain_like_maps()
+    fa[5, 5, 5] = bad_value  # in the raw map, where nothing clips it
+    write_dti(warehouse, fa, md)
     evaluation = evaluate(checks.fa_valid, warehouse)["fa_valid"]
     assert not evaluation.passed and expected in evaluation.description
+
+
+def test_fa_gate_passes_a_fit_in_range(warehouse: Warehouse) -> None:
+    write_dti(warehouse, *brain_like_maps())
+    evaluation = evaluate(checks.fa_valid, warehouse)["fa_valid"]
+    assert evaluation.passed and evaluation.metadata["n_nan_in_mask"].value == 0
+
+
+@pytest.mark.parametrize(
+    ("md_factor", "fa_value", "failing"),
+    [
+        (1.0, None, set()),
+        # main's real session: median MD 7.4e-3, 2.5 x free water (a b-value or unit error)
+        (2.5, None, {"md_plausible"}),
+        (1.5, None, {"md_plausible"}),  # only the CSF crosses the ceiling
+        (1.0, 0.85, {"fa_median_plausible"}),  # a mask of noise or misaligned volumes
+        (1.0, 0.02, {"fa_median_plausible"}),  # no directional contrast
+    ],
+)
+def test_dti_plausibility_gates_fail_alone(
+    warehouse: Warehouse, md_factor: float, fa_value: float | None, failing: set[str]
+) -> None:
+    fa, md = brain_like_maps()
+    if fa_value is not None:
+        fa = np.where(fa != 0, fa_value, 0.0)
+    write_dti(warehouse, fa, md * md_factor)
+    evaluations = evaluate(checks.dti_plausibility_gates, warehouse)
+    assert set(evaluations) == {"md_plausible", "fa_median_plausible"}
+    assert {name for name, evaluation in evaluations.items() if not evaluation.passed} == failing
+
+
+def test_md_gate_reports_the_percentile_it_judged(warehouse: Warehouse) -> None:
+    fa, md = brain_like_maps()
+    md[5, 5, 5] = np.nan  # fa_valid's to report; the MD gate judges the finite voxels
+    write_dti(warehouse, fa, md * 2.5)
+    evaluation = evaluate(checks.dti_plausibility_gates, warehouse)["md_plausible"]
+    finite = (md * 2.5)[(fa != 0) & np.isfinite(md)]
+    assert evaluation.metadata["md_at_percentile_mm2_per_s"].value == pytest.approx(
+        np.percentile(finite, 99), rel=1e-5
+    )
+    assert evaluation.metadata["finite_voxels"].value == finite.size
+    assert "ceiling 3.2e-03" in evaluation.description
 
 
 def test_cohort_gate_warns_on_an_outlying_session(warehouse: Warehouse) -> None:

@@ -28,7 +28,10 @@ SESSION_CHECKS = (
     "bids_layout_valid",
     "mask_coverage_plausible",
     "motion_within_limit",
+    "ndc_not_degraded",
     "fa_valid",
+    "md_plausible",
+    "fa_median_plausible",
 )
 
 
@@ -65,6 +68,8 @@ def test_every_session_gate_passed_with_numbers(instance: dg.DagsterInstance, se
             "headers_consistent": "raw_session",
             "bids_layout_valid": "bids_session",
             "fa_valid": "dti_maps",
+            "md_plausible": "dti_maps",
+            "fa_median_plausible": "dti_maps",
         }.get(name, "preprocessed_dwi")
         key = dg.AssetCheckKey(dg.AssetKey(["neuro", asset]), name)
         history = instance.event_log_storage.get_asset_check_execution_history(key, limit=10)

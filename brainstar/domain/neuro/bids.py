@@ -65,7 +65,9 @@ def ensure_dataset_description(root: Path) -> Path:
 def copy_nifti_session(files: dwi_session.DwiFiles, target: BidsDwi, header: dict[str, object]) -> BidsDwi:
     """Copy NIfTI + FSL gradients into the BIDS layout and write the sidecar JSON."""
     ensure_dataset_description(target.root)
-    for source, suffix in ((files.bval, ".bval"), (files.bvec, ".bvec"), (files.dwi, ".nii.gz")):
+    # NaN b-vectors on b0 rows are zeroed in the copy: every reader after the landing zone is strict.
+    dwi_session.copy_bvecs(files.bvec, dwi_session.read_bvals(files.bval), target.path(".bvec"))
+    for source, suffix in ((files.bval, ".bval"), (files.dwi, ".nii.gz")):
         with atomic_path(target.path(suffix)) as tmp:
             shutil.copyfile(source, tmp)
     write_json_atomic(

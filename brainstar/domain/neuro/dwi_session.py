@@ -7,12 +7,14 @@ that a failed partition tells the user exactly what to fix in the landing zone.
 from __future__ import annotations
 
 import gzip
+import shutil
 import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from brainstar.core.atomic import atomic_path
 from brainstar.core.errors import NamedInputError
 
 B0_THRESHOLD = 50.0  # s/mm^2: volumes at or below this are b0 (dipy's default)
@@ -51,6 +53,9 @@ class HeaderReport:
     bvec_norm_max_deviation: float
     affine_determinant: float
     issues: list[str] = field(default_factory=list)
+    # b0 volumes whose b-vector was NaN in the file and is read as zero: a convention, not an issue
+    normalised_b0_rows: list[int] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def consistent(self) -> bool:
@@ -82,11 +87,28 @@ def read_bvals(path: Path) -> np.ndarray:
     values = _read_numbers(path)
     if values.ndim != 1 and min(values.shape) != 1:
         raise SessionInputError(path, f"expected one row of b-values, found shape {values.shape}")
-    return values.ravel()
+    values = values.ravel()
+    bad = np.flatnonzero(~np.isfinite(values)).tolist()
+    if bad:
+        raise SessionInputError(path, f"b-values of volumes {bad} are NaN or infinite")
+    return values
 
 
 def read_bvecs(path: Path) -> np.ndarray:
-    """Return b-vectors as (N, 3); FSL files hold three rows, some tools write three columns."""
+    """Return finite b-vectors as (N, 3): for files this package wrote, or normalised already.
+
+    A landed file goes through :func:`read_bvec_table` and :func:`normalise_b0_rows`, which
+    accept what converters write on b0 rows.
+    """
+    vectors = read_bvec_table(path)
+    bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1)).tolist()
+    if bad:
+        raise SessionInputError(path, f"b-vectors of volumes {bad} are NaN or infinite")
+    return vectors
+
+
+def read_bvec_table(path: Path) -> np.ndarray:
+    """B-vectors as (N, 3), NaN kept; FSL files hold three rows, some tools write three columns."""
     values = _read_numbers(path)
     if values.ndim == 2 and values.shape[0] == 3:
         return values.T
@@ -97,7 +119,48 @@ def read_bvecs(path: Path) -> np.ndarray:
     )
 
 
+def normalise_b0_rows(path: Path, bvecs: np.ndarray, bvals: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """Zero the non-finite b-vectors of b0 volumes; refuse them on diffusion-weighted ones.
+
+    A b0 volume has no gradient direction, and several tools write NaN there (dipy's own
+    small_64D does; dipy ignores b0 directions). On a diffusion-weighted volume a NaN
+    direction makes the volume unusable, so the file is refused, naming the volumes.
+    Returns the vectors and the indices of the b0 rows that were zeroed.
+    """
+    if len(bvecs) != len(bvals):
+        raise SessionInputError(path, f"{len(bvecs)} b-vectors for {len(bvals)} b-values")
+    non_finite = ~np.isfinite(bvecs).all(axis=1)
+    is_b0 = bvals <= B0_THRESHOLD
+    weighted = np.flatnonzero(non_finite & ~is_b0).tolist()
+    if weighted:
+        raise SessionInputError(
+            path,
+            f"b-vectors of volumes {weighted} are NaN or infinite but their b-values are above "
+            f"{B0_THRESHOLD:g} s/mm^2",
+        )
+    zeroed = np.flatnonzero(non_finite).tolist()
+    vectors = np.array(bvecs, dtype=float, copy=True)
+    vectors[zeroed] = 0.0
+    return vectors, zeroed
+
+
+def copy_bvecs(source: Path, bvals: np.ndarray, target: Path) -> list[int]:
+    """Copy a landed b-vector file to ``target``, rewritten (FSL rows) if b0 rows needed zeroing.
+
+    Every reader after the landing zone is strict (:func:`read_bvecs`), so the copy must
+    hold finite numbers; an already clean file is copied byte for byte.
+    """
+    vectors, zeroed = normalise_b0_rows(source, read_bvec_table(source), bvals)
+    with atomic_path(target) as tmp:
+        if zeroed:
+            np.savetxt(tmp, vectors.T, fmt="%.10g")
+        else:
+            shutil.copyfile(source, tmp)
+    return zeroed
+
+
 def _read_numbers(path: Path) -> np.ndarray:
+    """The numbers of a whitespace-separated text file, one array row per line (NaN allowed)."""
     try:
         rows = [line.split() for line in path.read_text().splitlines() if line.strip()]
         lengths = {len(row) for row in rows}
@@ -112,8 +175,6 @@ def _read_numbers(path: Path) -> np.ndarray:
         raise SessionInputError(path, f"not numeric ({error})") from error
     if values.size == 0:
         raise SessionInputError(path, "file is empty")
-    if not np.all(np.isfinite(values)):
-        raise SessionInputError(path, "contains NaN or infinite values")
     return values.squeeze(0) if values.shape[0] == 1 else values
 
 
@@ -139,7 +200,7 @@ def inspect_headers(files: DwiFiles) -> tuple[HeaderReport, np.ndarray, np.ndarr
     """
     image = load_image(files.dwi)
     bvals = read_bvals(files.bval)
-    bvecs = read_bvecs(files.bvec)
+    bvecs = read_bvec_table(files.bvec)
     if image.ndim != 4:
         raise SessionInputError(
             files.dwi, f"expected a 4-D diffusion series, found {image.ndim}-D {image.shape}"
@@ -153,6 +214,7 @@ def inspect_headers(files: DwiFiles) -> tuple[HeaderReport, np.ndarray, np.ndarr
         raise SessionInputError(
             files.bvec, f"{len(bvecs)} b-vectors for {n_volumes} volumes in {files.dwi.name}"
         )
+    bvecs, zeroed = normalise_b0_rows(files.bvec, bvecs, bvals)
 
     data = np.asanyarray(image.dataobj)
     nan_volumes = [i for i in range(n_volumes) if not np.all(np.isfinite(data[..., i]))]
@@ -173,6 +235,10 @@ def inspect_headers(files: DwiFiles) -> tuple[HeaderReport, np.ndarray, np.ndarr
         bvalue_max=float(bvals.max()),
         bvec_norm_max_deviation=deviation,
         affine_determinant=float(np.linalg.det(affine[:3, :3])),
+        normalised_b0_rows=zeroed,
+        notes=[f"{files.bvec.name}: NaN b-vectors of b0 volumes {zeroed} read as zero vectors"]
+        if zeroed
+        else [],
     )
     report.issues.extend(_plausibility_issues(report, bvals))
     return report, bvals, bvecs

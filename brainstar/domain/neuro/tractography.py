@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from brainstar.domain.neuro.gradients import gradient_table
+from brainstar.domain.neuro.reconstruction import DEFAULT_MAX_BVALUE, select_shells
 
 FA_STOP = 0.2  # streamlines end where FA drops below this (a common white-matter threshold)
 FA_SEED = 0.3
@@ -33,8 +34,13 @@ def track(
     seed_density: int = 1,
     step_mm: float = 0.5,
     random_seed: int = 0,
-) -> list[np.ndarray]:
-    """EuDX-style deterministic tracking on tensor peaks; returns streamlines in mm (world) space."""
+    max_bvalue: float = DEFAULT_MAX_BVALUE,
+) -> tuple[list[np.ndarray], int]:
+    """EuDX-style deterministic tracking on tensor peaks: (streamlines in mm (world) space, seeds).
+
+    The peaks come from a tensor fitted to the shells ``select_shells`` keeps for
+    ``max_bvalue``, the same volumes the ``dti_maps`` fit used.
+    """
     from dipy.data import default_sphere
     from dipy.direction import peaks_from_model
     from dipy.reconst.dti import TensorModel
@@ -43,9 +49,12 @@ def track(
     from dipy.tracking.stopping_criterion import ThresholdStoppingCriterion
     from dipy.tracking.streamline import Streamlines
 
+    keep = select_shells(bvals, max_bvalue).volumes
+    # FA as the fit wrote it may hold NaN where the fit failed: such a voxel stops a streamline.
+    fa = np.nan_to_num(fa, nan=0.0)
     peaks = peaks_from_model(
-        TensorModel(gradient_table(bvals, bvecs)),
-        data,
+        TensorModel(gradient_table(bvals[keep], bvecs[keep])),
+        data if keep.all() else data[..., keep],
         default_sphere,
         relative_peak_threshold=0.5,
         min_separation_angle=25,
