@@ -79,6 +79,7 @@ def test_each_asset_declares_the_assets_whose_files_it_reads() -> None:
         "parcellation_stats": {"raw_session", "preprocessed_dwi", "dti_maps"},  # labels, mask, maps
         "connectome": {"preprocessed_dwi", "dti_maps", "parcellation_stats"},
         "cohort_table": {"preprocessed_dwi", "parcellation_stats"},
+        "qc_report": {"bids_session", "preprocessed_dwi", "dti_maps"},
     }
     for name, expected in upstream.items():
         parents = graph.get(dg.AssetKey(["neuro", name])).parent_keys
