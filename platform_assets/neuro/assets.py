@@ -21,11 +21,17 @@ from brainstar.domain.neuro import bids, dcm2niix, dwi_session, motion, preproce
 from brainstar.domain.neuro import tractography as tracking
 from brainstar.domain.neuro.nifti import labels_on_grid, save_nifti
 from platform_assets.metadata import qc_table
-from platform_assets.neuro.layout import SessionOutputs, cohort_table_path, processed_sessions
+from platform_assets.neuro.layout import (
+    SessionOutputs,
+    cohort_table_path,
+    load_preprocessed,
+    processed_sessions,
+)
 from platform_assets.neuro.partitions import neuro_sessions
+from platform_assets.neuro.session_report import write_session_report
 from platform_assets.operations.placement import runs_in
 from platform_assets.operations.retries import TRANSIENT_RETRY_POLICY, fail_fast_unless_transient
-from resources import LandingZone, Warehouse
+from resources import LandingZone, NeuroQcThresholds, Warehouse
 
 GROUP = "neuro"
 
@@ -117,7 +123,9 @@ def bids_session(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
 
 
 @_session_asset("preprocessed_dwi", {"nifti", "dipy"}, pools.HEAVY, deps=[bids_session])
-def preprocessed_dwi(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+def preprocessed_dwi(
+    context: dg.AssetExecutionContext, neuro_qc: NeuroQcThresholds, warehouse: Warehouse
+) -> dg.MaterializeResult:
     """QSIPrep-like preprocessing: MP-PCA denoising, Gibbs unringing, rigid motion correction, brain mask."""
     import pandas as pd
 
@@ -138,26 +146,18 @@ def preprocessed_dwi(context: dg.AssetExecutionContext, warehouse: Warehouse) ->
         motion_table.to_csv(tmp, index_label="volume")
     qc = asdict(result.qc)
     write_json_atomic(outputs.preprocessed("qc.json"), qc)
+    # Drawn here too, without the tensor figures: when a gate on this asset fails, nothing
+    # downstream runs, and that session is the one whose figures the user needs.
+    report = write_session_report(outputs, neuro_qc, outputs.preprocessed("report.html"), with_tensor=False)
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(outputs.preprocessed("dwi.nii.gz"))),
             **qc,  # every QC field, whatever preprocess records
+            "report": report["report"],
+            "key_figure": report["key_figure"],
             "qc": qc_table(qc, preprocess.QC_FIELDS),
         }
     )
-
-
-def load_preprocessed(
-    outputs: SessionOutputs,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(data, affine, bvals, rotated voxel-frame bvecs, mask) written by ``preprocessed_dwi``."""
-    image = dwi_session.load_image(outputs.preprocessed("dwi.nii.gz"))
-    mask = np.asarray(dwi_session.load_image(outputs.preprocessed("mask.nii.gz")).dataobj).astype(bool)
-    bvals = dwi_session.read_bvals(outputs.preprocessed("dwi.bval"))
-    bvecs = dwi_session.fsl_to_voxel_frame(
-        dwi_session.read_bvecs(outputs.preprocessed("dwi.bvec")), image.affine
-    )
-    return np.asarray(image.get_fdata(dtype=np.float32)), image.affine, bvals, bvecs, mask
 
 
 class DtiConfig(dg.Config):

@@ -11,7 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from brainstar.core.landing import PARTITION_KEY_PATTERN, parse_partition_key
+from brainstar.domain.neuro import dwi_session
 from brainstar.domain.neuro.bids import BidsDwi
 from resources import Warehouse
 
@@ -67,3 +70,16 @@ def processed_sessions(warehouse: Warehouse) -> list[SessionOutputs]:
     ]
     sessions = [SessionOutputs(warehouse, key) for key in keys]
     return [s for s in sessions if s.preprocessed("qc.json").is_file() and s.regional_stats.is_file()]
+
+
+def load_preprocessed(
+    outputs: SessionOutputs,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(data, affine, bvals, rotated voxel-frame bvecs, mask) written by ``preprocessed_dwi``."""
+    image = dwi_session.load_image(outputs.preprocessed("dwi.nii.gz"))
+    mask = np.asarray(dwi_session.load_image(outputs.preprocessed("mask.nii.gz")).dataobj).astype(bool)
+    bvals = dwi_session.read_bvals(outputs.preprocessed("dwi.bval"))
+    bvecs = dwi_session.fsl_to_voxel_frame(
+        dwi_session.read_bvecs(outputs.preprocessed("dwi.bvec")), image.affine
+    )
+    return np.asarray(image.get_fdata(dtype=np.float32)), image.affine, bvals, bvecs, mask

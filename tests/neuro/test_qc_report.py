@@ -28,6 +28,7 @@ from brainstar.domain.neuro.nifti import save_nifti
 from platform_assets.neuro.layout import SessionOutputs
 from platform_assets.neuro.partitions import neuro_sessions
 from platform_assets.neuro.reports import qc_report
+from platform_assets.neuro.session_report import write_session_report
 from resources import NeuroQcThresholds, Warehouse
 
 KEY = "sub-01_ses-01"
@@ -311,3 +312,16 @@ def test_asset_names_a_missing_upstream_file(warehouse_root: Path, tmp_path: Pat
     assert not result.success
     message = result.get_step_failure_events()[0].step_failure_data.error.message
     assert "dti_maps/sub-01_ses-01/v1.nii.gz" in message
+
+
+def test_the_preprocessing_report_needs_no_tensor_maps(warehouse_root: Path, tmp_path: Path) -> None:
+    """What preprocessed_dwi writes, so a session its own gates stop still shows its figures."""
+    shutil.copytree(warehouse_root, tmp_path / "warehouse")
+    outputs = SessionOutputs(Warehouse(root=str(tmp_path / "warehouse")), KEY)
+    shutil.rmtree(outputs.dti_map("fa").parent)
+    metadata = write_session_report(
+        outputs, NeuroQcThresholds(), outputs.preprocessed("report.html"), with_tensor=False
+    )
+    page = Path(metadata["report"].value).read_text()
+    assert len(IMAGE.findall(page)) == 4 and "Direction-encoded FA" not in page
+    assert metadata["values_failing"].value == ["fd_max_mm"]

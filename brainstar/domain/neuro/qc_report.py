@@ -54,9 +54,10 @@ class SessionQcData:
     mask: np.ndarray  # (X, Y, Z) bool
     bvals: np.ndarray  # (N,) s/mm^2
     bvecs: np.ndarray  # (N, 3) unit vectors, voxel frame
-    fa: np.ndarray  # (X, Y, Z), NaN where the tensor fit failed
-    v1: np.ndarray  # (X, Y, Z, 3) principal eigenvector, voxel frame
     framewise_displacement_mm: np.ndarray  # (N,)
+    # None before the tensor fit: the preprocessing report is drawn without the DEC FA figure.
+    fa: np.ndarray | None = None  # (X, Y, Z), NaN where the tensor fit failed
+    v1: np.ndarray | None = None  # (X, Y, Z, 3) principal eigenvector, voxel frame
     voxel_size_mm: tuple[float, float, float] = (1.0, 1.0, 1.0)
     rejected: np.ndarray | None = None  # (N,) bool, when the pipeline records rejected volumes
 
@@ -78,8 +79,8 @@ class SessionQcData:
             raw=apply_orientation(self.raw, ornt),
             preprocessed=apply_orientation(self.preprocessed, ornt),
             mask=apply_orientation(self.mask, ornt),
-            fa=apply_orientation(self.fa, ornt),
-            v1=_vectors_in_orientation(apply_orientation(self.v1, ornt), ornt),
+            fa=None if self.fa is None else apply_orientation(self.fa, ornt),
+            v1=None if self.v1 is None else _vectors_in_orientation(apply_orientation(self.v1, ornt), ornt),
             bvecs=_vectors_in_orientation(self.bvecs, ornt),
             voxel_size_mm=(sizes[0], sizes[1], sizes[2]),
         )
@@ -311,6 +312,8 @@ def _axial_indices(mask: np.ndarray, count: int) -> list[int]:
 
 def fa_colour_figure(data: SessionQcData, n_slices: int = 6) -> Any:
     """Direction-encoded FA (red left-right, green front-back, blue up-down), axial slices."""
+    if data.fa is None or data.v1 is None:
+        raise ValueError("the direction-encoded FA figure needs the tensor fit's FA and v1 maps")
     rgb = dec_colours(data.fa, data.v1, data.mask)
     slices = _axial_indices(data.mask, n_slices)
     fig = _figure(7.5, 5.4)
@@ -434,7 +437,7 @@ def report_figures(data: SessionQcData, rows: Sequence[QcRow]) -> list[tuple[str
     limit_text = (
         f"the dashed line is the {fd_max:g} mm limit" if fd_max is not None else "no limit configured"
     )
-    return [
+    figures = [
         (
             "Brain mask",
             "Mask outline (red) on the mean b0 before and after preprocessing.",
@@ -445,12 +448,18 @@ def report_figures(data: SessionQcData, rows: Sequence[QcRow]) -> list[tuple[str
             f"Framewise displacement (Power, 50 mm radius) per volume; {limit_text}.",
             figure_png(fd_figure(data, fd_max)),
         ),
-        (
-            "Direction-encoded FA",
-            "Principal diffusion direction coloured red left-right, green "
-            "front-back, blue up-down, brightness FA; magenta marks failed tensor fits.",
-            figure_png(fa_colour_figure(data)),
-        ),
+    ]
+    if data.fa is not None and data.v1 is not None:
+        figures.append(
+            (
+                "Direction-encoded FA",
+                "Principal diffusion direction coloured red left-right, green "
+                "front-back, blue up-down, brightness FA; magenta marks failed tensor fits.",
+                figure_png(fa_colour_figure(data)),
+            )
+        )
+    return [
+        *figures,
         (
             "Gradient directions",
             "Each b-vector and its antipode on the unit sphere, by shell.",
