@@ -86,11 +86,12 @@ def stage_seconds(spec: phantom.PhantomSpec, folder: Path) -> dict[str, float]:
     denoised = _denoise(stages, data)
     unrung = _timed(stages, "Gibbs unringing", lambda: preprocess.unring(denoised))
     rough_mask = masking.brain_mask(unrung, bvals)
-    corrected, _, rotated = _timed(
+    correction = _timed(
         stages,
         "motion correction",
         lambda: motion.motion_correct(unrung, bvals, bvecs, affine, rough_mask),
     )
+    corrected, rotated = correction.data, correction.bvecs
     mask = _timed(stages, "brain mask", lambda: masking.brain_mask(corrected, bvals))
     maps = _timed(
         stages, "dti_maps (tensor fit)", lambda: reconstruction.fit_tensor(corrected, bvals, rotated, mask)

@@ -141,7 +141,7 @@ def preprocessed_dwi(
     motion_table = pd.DataFrame(
         motion.rigid_parameters(result.motion_affines),
         columns=["trans_x_mm", "trans_y_mm", "trans_z_mm", "rot_x_rad", "rot_y_rad", "rot_z_rad"],
-    ).assign(framewise_displacement_mm=result.framewise_displacement_mm)
+    ).assign(framewise_displacement_mm=result.framewise_displacement_mm, **result.motion_volumes)
     with atomic_path(outputs.preprocessed("motion.csv")) as tmp:
         motion_table.to_csv(tmp, index_label="volume")
     qc = asdict(result.qc)

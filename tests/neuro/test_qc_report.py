@@ -79,6 +79,11 @@ class Session:
             noise_sigma=sigma,
             mask_voxels=int(self.mask.sum()),
             mask_fraction=float(self.mask.mean()),
+            motion_correction="applied",
+            motion_targets="b0_template: 3, tensor_prediction: 30",
+            n_volumes_motion_corrected=33,
+            n_volumes_motion_no_gain=0,
+            n_volumes_motion_rejected=0,
         )
 
     def data(self) -> pages.SessionQcData:

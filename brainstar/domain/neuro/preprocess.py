@@ -1,10 +1,13 @@
 """QSIPrep-like preprocessing of one diffusion series: denoise, unring, motion, mask, QC.
 
 Stages follow QSIPrep's order: MP-PCA denoising (Veraart et al. 2016), Gibbs unringing
-(Kellner et al. 2016), rigid head-motion correction of every volume to the mean b0, and a
-median-Otsu brain mask on the corrected mean b0. The QC numbers are the ones QSIPrep's
-``ImageQC`` table reports: framewise displacement (Power et al. 2012, 50 mm head radius),
-neighbouring-DWI correlation before and after, and SNR in the mask.
+(Kellner et al. 2016), rigid head-motion correction (``motion.motion_correct``: b0 volumes to a
+b0 template, diffusion-weighted volumes to a tensor model's prediction from the shells up to
+b = 1500 s/mm^2; an estimate is applied only when it beats identity, and a field of view too
+small to register is left as it is, with the reason recorded), and a brain mask on the corrected
+series. The QC numbers are the ones QSIPrep's ``ImageQC`` table reports: framewise displacement
+(Power et al. 2012, 50 mm head radius), neighbouring-DWI correlation before and after, and SNR in
+the mask; beside them, what motion correction did and to how many volumes.
 """
 
 from __future__ import annotations
@@ -14,9 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from brainstar.domain.neuro.dwi_session import B0_THRESHOLD
-from brainstar.domain.neuro.gradients import gradient_table
 from brainstar.domain.neuro.masking import brain_mask
-from brainstar.domain.neuro.motion import framewise_displacement, motion_correct
+from brainstar.domain.neuro.motion import MotionCorrection, framewise_displacement, motion_correct
 from brainstar.domain.neuro.mppca import mppca
 
 
@@ -30,6 +32,11 @@ class PreprocessQC:
     noise_sigma: float
     mask_voxels: int
     mask_fraction: float
+    motion_correction: str
+    motion_targets: str
+    n_volumes_motion_corrected: int
+    n_volumes_motion_no_gain: int
+    n_volumes_motion_rejected: int
 
 
 # Unit and meaning of each QC number, shown beside the values wherever they are reported.
@@ -42,6 +49,21 @@ QC_FIELDS: dict[str, tuple[str, str]] = {
     "noise_sigma": ("scanner units", "noise standard deviation from MP-PCA"),
     "mask_voxels": ("voxels", "voxels in the brain mask"),
     "mask_fraction": ("fraction", "share of the field of view inside the mask"),
+    "motion_correction": (
+        "text",
+        '"applied", or "skipped: <why>" (e.g. a field of view too small to register)',
+    ),
+    "motion_targets": ("text", "volumes registered to each target (b0_template, tensor_prediction, ...)"),
+    "n_volumes_motion_corrected": ("volumes", "volumes moved by an accepted rigid estimate"),
+    "n_volumes_motion_no_gain": (
+        "volumes",
+        "volumes kept at identity: their estimate did not beat it by more than fitting noise would"
+        " (most volumes of a still series)",
+    ),
+    "n_volumes_motion_rejected": (
+        "volumes",
+        "volumes kept at identity: their estimate was implausible for a head or did not converge",
+    ),
 }
 
 
@@ -50,9 +72,10 @@ class PreprocessResult:
     data: np.ndarray  # (X, Y, Z, N) float32, corrected
     mask: np.ndarray  # (X, Y, Z) bool
     bvecs: np.ndarray  # (N, 3) rotated with each volume's registration
-    motion_affines: np.ndarray  # (N, 4, 4) volume-to-reference rigid transforms
+    motion_affines: np.ndarray  # (N, 4, 4) reference-to-volume rigid transforms (world, mm)
     framewise_displacement_mm: np.ndarray  # (N,)
     qc: PreprocessQC
+    motion_volumes: dict[str, list]  # per volume: target, status, accepted, similarities (motion.csv)
 
 
 def denoise_mppca(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -95,22 +118,32 @@ def preprocess(
     raw = data.astype(np.float32)
     denoised, sigma = denoise_mppca(raw)
     unrung = unring(denoised)
-    corrected, motion_affines, rotated_bvecs = motion_correct(
-        unrung, bvals, bvecs, affine, brain_mask(unrung, bvals)
-    )
-    corrected = np.clip(corrected, 0, None)  # interpolation can undershoot below zero signal
+    motion = motion_correct(unrung, bvals, bvecs, affine, brain_mask(unrung, bvals))
+    corrected = np.clip(motion.data, 0, None)  # interpolation can undershoot below zero signal
     mask = brain_mask(corrected, bvals)
-    fd = framewise_displacement(motion_affines)
+    fd = framewise_displacement(motion.affines)
     b0_mean = corrected[..., bvals <= B0_THRESHOLD].mean(axis=-1)
     noise = float(np.median(sigma[mask])) if mask.any() else float("nan")
     qc = PreprocessQC(
         fd_mean_mm=float(fd.mean()),
         fd_max_mm=float(fd.max()),
         ndc_raw=neighbouring_dwi_correlation(raw, bvals, bvecs, mask),
-        ndc_preprocessed=neighbouring_dwi_correlation(corrected, bvals, rotated_bvecs, mask),
+        ndc_preprocessed=neighbouring_dwi_correlation(corrected, bvals, motion.bvecs, mask),
         snr_b0_in_mask=float(np.median(b0_mean[mask]) / noise) if noise > 0 else float("nan"),
         noise_sigma=noise,
         mask_voxels=int(mask.sum()),
         mask_fraction=float(mask.mean()),
+        **motion_qc(motion),
     )
-    return PreprocessResult(corrected, mask, rotated_bvecs, motion_affines, fd, qc)
+    return PreprocessResult(corrected, mask, motion.bvecs, motion.affines, fd, qc, motion.table())
+
+
+def motion_qc(motion: MotionCorrection) -> dict[str, str | int]:
+    """The motion-correction fields of ``PreprocessQC``."""
+    return {
+        "motion_correction": motion.note,
+        "motion_targets": motion.targets(),
+        "n_volumes_motion_corrected": motion.n_accepted,
+        "n_volumes_motion_no_gain": motion.n_no_gain,
+        "n_volumes_motion_rejected": motion.n_rejected,
+    }
