@@ -69,6 +69,9 @@ def _ingestion_asset(survey: str, description: str) -> dg.AssetsDefinition:
         )
         for failure in report["failures"]:
             context.log.warning(f"bad file {failure['file']}: {failure['problem']}")
+        skipped = report.get("skipped", [])  # readable files whose object is not a star (CLASS, velocity)
+        for skip in skipped:
+            context.log.info(f"skipped {skip['file']}: {skip['reason']}")
         return dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(str(warehouse.file(context.asset_key, TABLE_FILE))),
@@ -79,6 +82,8 @@ def _ingestion_asset(survey: str, description: str) -> dg.AssetsDefinition:
                 "n_bad_files": len(report["failures"]),
                 "n_rejected_names": len(rejected),
                 "bad_files": dg.MetadataValue.json(report["failures"]),
+                "n_skipped_files": len(skipped),
+                "skipped_files": dg.MetadataValue.json(skipped),
                 "content_version": report["version"],
                 "wall_seconds": report["wall_seconds"],
             },
@@ -89,7 +94,9 @@ def _ingestion_asset(survey: str, description: str) -> dg.AssetsDefinition:
 
 
 sdss_spectra = _ingestion_asset(
-    "sdss", "SDSS spec files: COADD + SPECOBJ read, masked, resampled, continuum-normalised (incremental)."
+    "sdss",
+    "SDSS spec files: stars only (CLASS, velocity limit), in their rest frame, masked, resampled, "
+    "continuum-normalised (incremental).",
 )
 kepler_lightcurves = _ingestion_asset(
     "kepler",

@@ -16,6 +16,8 @@ import torch
 
 from brainstar.cli.local_dagster import free_port
 from brainstar.core.landing import survey_files
+from brainstar.demo.astro import physics, sdss
+from brainstar.demo.astro.stars import DemoStar
 from brainstar.domain.astro import ingest, inputs, models, photometry, readers, registry
 
 MAX_UPLOAD_MB = 1.0
@@ -128,3 +130,34 @@ def test_bad_requests_get_clear_4xx(server: str, bad_landing) -> None:
     )
     assert answer.status_code == 422
     assert httpx.post(f"{server}/predict/spectrum").status_code == 422  # no file at all
+
+
+@pytest.mark.filterwarnings(
+    "ignore:Using `httpx` with `starlette.testclient`"
+)  # the client is fine with httpx
+def test_non_stars_get_422_naming_their_class(tmp_path: Path) -> None:
+    """In process (no uvicorn): a galaxy or quasar spectrum is refused, a star answered."""
+    from fastapi.testclient import TestClient
+
+    from brainstar.domain.astro.serve import create_app
+
+    rng = np.random.default_rng(0)
+    star = DemoStar(1, 185.0, 5.0, physics.StellarParams(5800.0, 4.4, 0.0), 300.0, 0.1)
+    stars = [
+        sdss.write_sdss_spec(tmp_path, sdss.sdss_spectrum(star, 300, 51700, f, rng)[0]) for f in (1, 2, 3)
+    ]
+    frame = pd.DataFrame([ingest.sdss_rows(path)[0] for path in stars])
+    config = models.TrainConfig(epochs=2, pca_components=2)
+    bundle = _quick("regression", inputs.spectral_x(frame), inputs.spectral_y(frame), config)
+    _register(tmp_path / "registry", "spectral", {**bundle, "targets": list(inputs.SPECTRAL_TARGETS)})
+    client = TestClient(create_app(tmp_path / "registry"))
+
+    def post(path: Path) -> httpx.Response:
+        return client.post("/predict/spectrum", files={"file": (path.name, path.read_bytes())})
+
+    assert post(stars[0]).status_code == 200
+    for kind in ("GALAXY", "QSO"):
+        spec, _ = sdss.nonstellar_spectrum(kind, 9001, 55000, 1, (185.0, 5.0), rng)
+        answer = post(sdss.write_sdss_spec(tmp_path, spec))
+        assert answer.status_code == 422
+        assert answer.json()["detail"] == f"{spec.filename}: not a star (CLASS={kind})"

@@ -1,11 +1,18 @@
-"""Demo Gaia DR3 ``gaia_source`` rows and the archive's CSV export of them."""
+"""Demo Gaia DR3 ``gaia_source`` rows and the archive's exports of them: CSV, ECSV, VOTable.
+
+The bulk download (``GaiaSource_*.csv``) is ECSV with the literal ``null`` for missing values;
+query results come as CSV (empty fields) or VOTable (``SOURCE_ID`` as the FIELD ID, masked
+cells). 2-parameter solutions (astrometric_params_solved = 3) have no parallax and no RUWE.
+"""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from astropy.io import ascii, votable
 from astropy.table import MaskedColumn, Table
 
 from brainstar.core.atomic import atomic_path
@@ -24,15 +31,22 @@ GAIA_COLUMNS: tuple[tuple[str, str], ...] = (
     ("phot_rp_mean_mag", "f4"),
     ("bp_rp", "f4"),
     ("ruwe", "f4"),
+    ("astrometric_params_solved", "i2"),
     ("teff_gspphot", "f4"),
     ("logg_gspphot", "f4"),
     ("mh_gspphot", "f4"),
 )
 CSV_FILES = ("GaiaSource_000000-003111.csv", "GaiaSource_003112-006224.csv")  # the archive's bulk naming
+FIVE_PARAMETER, TWO_PARAMETER = 31, 3  # astrometric_params_solved: bits of the parameters solved for
+POSITION_ONLY = ("parallax", "parallax_error", "parallax_over_error", "ruwe")  # empty for 2-parameter rows
 
 
-def gaia_row(star: DemoStar, rng: np.random.Generator) -> dict[str, Any]:
-    """Observed Gaia astrometry and photometry of a star, with reddening and noise."""
+def gaia_row(star: DemoStar, rng: np.random.Generator, two_parameter: bool = False) -> dict[str, Any]:
+    """Observed Gaia astrometry and photometry of a star, with reddening and noise.
+
+    ``two_parameter``: the star got a position-only solution, so parallax and RUWE are
+    missing (the same random numbers are drawn either way).
+    """
     p = star.params
     colour0 = physics.intrinsic_bp_rp(p.teff_k, p.feh_dex)
     g0 = physics.absolute_g(p) + 5.0 * np.log10(star.distance_pc / 10.0)
@@ -46,7 +60,7 @@ def gaia_row(star: DemoStar, rng: np.random.Generator) -> dict[str, Any]:
     g_obs, rp_obs = g + rng.normal(0, mag_err), rp + rng.normal(0, mag_err)
     colour_obs = colour + rng.normal(0, 1.4 * mag_err)
     has_gsp = rng.random() < 0.3
-    return {
+    row = {
         "source_id": star.source_id,
         "ra": star.ra_deg + rng.normal(0, 0.05 / 3600),
         "dec": star.dec_deg + rng.normal(0, 0.05 / 3600),
@@ -61,7 +75,9 @@ def gaia_row(star: DemoStar, rng: np.random.Generator) -> dict[str, Any]:
         "teff_gspphot": p.teff_k + rng.normal(0, 150) if has_gsp else None,
         "logg_gspphot": p.logg_cgs + rng.normal(0, 0.2) if has_gsp else None,
         "mh_gspphot": p.feh_dex + rng.normal(0, 0.3) if has_gsp else None,
+        "astrometric_params_solved": TWO_PARAMETER if two_parameter else FIVE_PARAMETER,
     }
+    return {**row, **dict.fromkeys(POSITION_ONLY)} if two_parameter else row
 
 
 def gaia_table(rows: list[dict[str, float | int | None]]) -> Table:
@@ -76,16 +92,43 @@ def gaia_table(rows: list[dict[str, float | int | None]]) -> Table:
 
 
 def write_gaia_csv(path: Path, table: Table) -> Path:
+    """A query result exported as CSV: masked values are empty fields."""
     with atomic_path(path) as tmp:
         table.write(tmp, format="ascii.csv", overwrite=True)
     return path
 
 
+def write_gaia_ecsv(path: Path, table: Table) -> Path:
+    """The bulk-download layout: ECSV, comma-delimited, missing values written as ``null``."""
+    buffer = io.StringIO()
+    ascii.write(table, buffer, format="ecsv", delimiter=",")  # masked cells come out empty
+    lines = buffer.getvalue().splitlines()
+    header = [line for line in lines if line.startswith("#")]
+    # Splitting on commas is safe: gaia_table holds numbers only, never a quoted comma.
+    body = [
+        ",".join("null" if cell in ("", '""') else cell for cell in line.split(","))
+        for line in lines[len(header) :]
+    ]
+    with atomic_path(path) as tmp:
+        tmp.write_text("\n".join([*header, *body]) + "\n")
+    return path
+
+
+def write_gaia_votable(path: Path, table: Table) -> Path:
+    """A query result as the archive's VOTable: FIELD ID ``SOURCE_ID``, name ``source_id``, masked cells."""
+    document = votable.from_table(table)
+    source_id = document.get_first_table().get_field_by_id("source_id")
+    source_id.ID = "SOURCE_ID"
+    with atomic_path(path) as tmp:
+        document.to_xml(str(tmp))
+    return path
+
+
 def write_gaia_source(folder: Path, rows: list[dict[str, Any]]) -> list[Path]:
-    """``rows`` split in two halves over the two CSV_FILES, as a bulk download comes in chunks."""
+    """``rows`` split in two halves over the two CSV_FILES (bulk ECSV), as a bulk download comes in chunks."""
     half = len(rows) // 2
     chunks = (rows[:half], rows[half:])
     return [
-        write_gaia_csv(folder / name, gaia_table(chunk))
+        write_gaia_ecsv(folder / name, gaia_table(chunk))
         for name, chunk in zip(CSV_FILES, chunks, strict=True)
     ]

@@ -4,7 +4,8 @@
 SDSS spectra of 500 stars (50 of them observed twice, so grouping by star matters),
 200 Kepler quarters (50 each of transit / eclipsing binary / pulsator / quiet), a
 reference catalogue of light-curve classes (like the KOI and Kepler EB catalogues), and
-Gaia ``gaia_source`` rows for the spectroscopic stars plus field stars, in two CSVs.
+Gaia ``gaia_source`` rows for the spectroscopic stars plus field stars (every tenth field star
+with a 2-parameter solution: no parallax, no RUWE), in two bulk-download ECSV chunks.
 Spectra have a median continuum S/N per pixel drawn from 15-60 (see ``sdss.SPEC_SNR_RANGE``).
 """
 
@@ -23,6 +24,7 @@ from brainstar.domain.astro.formats import LABELS_CATALOG, LC_CLASSES
 
 SURVEYS = ("sdss", "kepler", "gaia")
 SDSS_FIBERS_PER_PLATE = 600
+TWO_PARAMETER_EVERY = 10  # every 10th field star has a position-only Gaia solution (no parallax, no RUWE)
 
 
 @dataclass(frozen=True, kw_only=True)  # four counts: by name only, never mixed up by position
@@ -37,6 +39,8 @@ class DemoSizes:
     """Stars with a Gaia row only."""
     n_lc_per_class: int = 50
     """Kepler quarters per variability class."""
+    n_nonstellar_spectra: int = 0
+    """SDSS spectra of galaxies and quasars (alternating), which stellar ingestion must skip."""
 
 
 def _survey_folders(landing_root: Path) -> Path:
@@ -62,6 +66,22 @@ def _write_spectra(
     return truth
 
 
+NONSTELLAR_PLATE = 9001  # a plate of its own, so the stars' plates and fibres stay as they were
+
+
+def _write_nonstellar(folder: Path, n: int, seed: int) -> dict[str, Any]:
+    """``n`` galaxy and quasar spectra from their own random stream (the other demo data do not change)."""
+    rng = np.random.default_rng([seed, 2718])
+    truth: dict[str, Any] = {}
+    for index in range(n):
+        position = (float(rng.uniform(180.0, 190.0)), float(rng.uniform(0.0, 10.0)))
+        kind = ("GALAXY", "QSO")[index % 2]
+        spec, spec_truth = sdss.nonstellar_spectrum(kind, NONSTELLAR_PLATE, 55000, 1 + index, position, rng)
+        sdss.write_sdss_spec(folder, spec)
+        truth[spec.filename] = spec_truth
+    return truth
+
+
 def _write_lightcurves(folder: Path, n_per_class: int, rng: np.random.Generator) -> dict[str, Any]:
     """``n_per_class`` quarters of each class on distinct KIC ids; returns truth by KIC id."""
     kepler_ids = rng.choice(np.arange(1_000_000, 13_000_000), len(LC_CLASSES) * n_per_class, replace=False)
@@ -80,7 +100,14 @@ def write_astro_surveys(landing_root: Path, seed: int, sizes: DemoSizes = DemoSi
     root = _survey_folders(landing_root)
     stars = draw_stars(rng, sizes.n_spec_stars + sizes.n_field_stars)
     spectra_truth = _write_spectra(root / "sdss", stars[: sizes.n_spec_stars], sizes.n_repeat_spectra, rng)
-    gaia.write_gaia_source(root / "gaia", [gaia.gaia_row(star, rng) for star in stars])
+    spectra_truth |= _write_nonstellar(root / "sdss", sizes.n_nonstellar_spectra, seed)
+    field_index = np.arange(len(stars)) - sizes.n_spec_stars
+    two_parameter = (field_index >= 0) & (field_index % TWO_PARAMETER_EVERY == TWO_PARAMETER_EVERY - 1)
+    rows = [
+        gaia.gaia_row(star, rng, bool(position_only))
+        for star, position_only in zip(stars, two_parameter, strict=True)
+    ]
+    gaia.write_gaia_source(root / "gaia", rows)
     lc_truth = _write_lightcurves(root / "kepler", sizes.n_lc_per_class, rng)
     kepler.write_labels_catalog(landing_root / LABELS_CATALOG, lc_truth)
     return {
