@@ -88,7 +88,7 @@ def octant_spec() -> phantom.PhantomSpec:
 def moved_series(seed: int) -> dict[str, np.ndarray]:
     """A drifting head (up to 3 mm / 3 degrees, with jitter) on the octant phantom, b0s interleaved."""
     from dipy.core.gradients import gradient_table
-    from dipy.sims.voxel import add_noise, multi_tensor
+    from dipy.sims.voxel import add_noise
     from scipy.ndimage import gaussian_filter
 
     spec = octant_spec()
@@ -105,19 +105,7 @@ def moved_series(seed: int) -> dict[str, np.ndarray]:
     # The head turned by R meets the gradient g as R^T g (voxel and world axes coincide here).
     head_bvecs = np.einsum("vji,vj->vi", truth[:, :3, :3], bvecs)
     gtab = gradient_table(bvals, bvecs=head_bvecs, b0_threshold=dwi_session.B0_THRESHOLD)
-    clean = np.zeros((*spec.shape, bvals.size))
-    brain = spec.brain()
-    for region in spec.regions:
-        inside = np.zeros(spec.shape, dtype=bool)
-        inside[region.slices] = True
-        clean[inside & brain] = multi_tensor(
-            gtab,
-            np.array([region.evals]),
-            S0=spec.s0 * region.relative_s0,
-            angles=[region.direction],
-            fractions=[100.0],
-            snr=None,
-        )[0]
+    clean, _ = phantom.noiseless_signal(spec, gtab)
     clean = gaussian_filter(clean, (1, 1, 1, 0))
     affine = phantom.voxel_affine(spec)
     moved = np.stack([move(clean[..., v], truth[v], affine) for v in range(bvals.size)], axis=-1)

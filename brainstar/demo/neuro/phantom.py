@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -142,11 +143,20 @@ def acquisition_scheme(spec: PhantomSpec) -> tuple[np.ndarray, np.ndarray]:
 def simulate_dwi(spec: PhantomSpec, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Return the noisy 4-D signal (X, Y, Z, N) as float32 and the label image (X, Y, Z)."""
     from dipy.core.gradients import gradient_table
-    from dipy.sims.voxel import add_noise, multi_tensor
+    from dipy.sims.voxel import add_noise
 
     bvals, bvecs = acquisition_scheme(spec)
     gtab = gradient_table(bvals, bvecs=bvecs, b0_threshold=B0_THRESHOLD)
-    signal = np.zeros((*spec.shape, len(bvals)), dtype=np.float64)
+    signal, labels = noiseless_signal(spec, gtab)
+    noisy = add_noise(signal, spec.snr, spec.s0, noise_type="rician", rng=rng)
+    return noisy.astype(np.float32), labels
+
+
+def noiseless_signal(spec: PhantomSpec, gtab: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Each region's single-tensor signal for ``gtab`` (a dipy GradientTable), and the label image."""
+    from dipy.sims.voxel import multi_tensor
+
+    signal = np.zeros((*spec.shape, len(gtab.bvals)), dtype=np.float64)
     labels = np.zeros(spec.shape, dtype=np.int16)
     brain = spec.brain()
     for region in spec.regions:
@@ -163,8 +173,7 @@ def simulate_dwi(spec: PhantomSpec, rng: np.random.Generator) -> tuple[np.ndarra
         inside &= brain
         signal[inside] = clean
         labels[inside] = region.label
-    noisy = add_noise(signal, spec.snr, spec.s0, noise_type="rician", rng=rng)
-    return noisy.astype(np.float32), labels
+    return signal, labels
 
 
 def voxel_affine(spec: PhantomSpec, *, radiological: bool = False) -> np.ndarray:
