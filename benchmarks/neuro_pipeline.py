@@ -1,4 +1,4 @@
-"""Neuro: seconds per stage for one session at two sizes, and the sessions-sensor tick.
+"""Neuro: seconds per stage for one session at two sizes beside dipy's, and the sessions-sensor tick.
 
 Sizes: the demo phantom (28x28x14 voxels, 33 volumes) and a realistic session (96x96x60
 voxels, 65 volumes: 1 b0 + 64 directions at b=1000). The sensor tick is timed with
@@ -37,11 +37,22 @@ SIZES = {
     ),
 }
 N_SESSIONS = 10_000
-# dipy's MP-PCA is a Python loop over voxels (about 1 ms each here): a whole realistic volume
-# takes about an hour. Its cost is linear in the voxel count, so on large volumes it is timed on
-# a slab of this many slices and scaled to the whole volume (the row label says so).
+# The references are dipy's own implementations of the stages, run here beside ours on the same data.
+# dipy's MP-PCA is a Python loop over voxels (about 1 ms each here): a whole realistic volume takes
+# about an hour. Its cost is linear in patch centres, so on large volumes it is timed on a slab of
+# this many slices and scaled to the whole volume (the note says so).
 DENOISE_SLAB_SLICES = 8
-REFERENCE_ROW = "(reference) dipy MP-PCA"
+# dipy's motion_correction (rigid, mutual information, every volume to the first b0) is timed on
+# this many diffusion-weighted volumes and scaled to the series: each volume is one registration.
+REFERENCE_MOTION_VOLUMES = 4
+REFERENCE_MPPCA = "(reference) dipy mppca"
+REFERENCE_GIBBS = "(reference) dipy gibbs_removal, called directly"
+REFERENCE_MOTION = "(reference) dipy motion_correction, rigid"
+REFERENCES = {
+    "MP-PCA denoise": REFERENCE_MPPCA,
+    "Gibbs unringing": REFERENCE_GIBBS,
+    "motion correction": REFERENCE_MOTION,
+}
 
 
 def _timed(stages: dict[str, float], name: str, function: Callable[[], Any], scale: float = 1.0) -> Any:
@@ -53,11 +64,9 @@ def _timed(stages: dict[str, float], name: str, function: Callable[[], Any], sca
     return value
 
 
-def _denoise(stages: dict[str, float], data: np.ndarray) -> np.ndarray:
-    """Our batched MP-PCA on the whole volume, and dipy's (the reference) for the ratio."""
+def _reference_mppca(stages: dict[str, float], data: np.ndarray) -> None:
     from dipy.denoise.localpca import mppca as dipy_mppca
 
-    denoised = _timed(stages, "MP-PCA denoise", lambda: preprocess.denoise_mppca(data))[0]
     n_slices = data.shape[2]
     slab = data
     if n_slices > 2 * DENOISE_SLAB_SLICES:
@@ -67,14 +76,40 @@ def _denoise(stages: dict[str, float], data: np.ndarray) -> np.ndarray:
     scale = (n_slices - 4) / (slab.shape[2] - 4)
     _timed(
         stages,
-        REFERENCE_ROW,
+        REFERENCE_MPPCA,
         lambda: dipy_mppca(slab, patch_radius=2, return_sigma=True, suppress_warning=True),
         scale,
     )
-    return denoised
+
+
+def _reference_gibbs(stages: dict[str, float], data: np.ndarray) -> None:
+    from dipy.denoise.gibbs import gibbs_removal
+
+    _timed(stages, REFERENCE_GIBBS, lambda: gibbs_removal(data, slice_axis=2, inplace=False, num_processes=1))
+
+
+def _reference_motion(
+    stages: dict[str, float], data: np.ndarray, bvals: np.ndarray, bvecs: np.ndarray, affine: np.ndarray
+) -> None:
+    from dipy.align import motion_correction
+    from dipy.core.gradients import gradient_table
+
+    b0 = int(np.flatnonzero(bvals <= dwi_session.B0_THRESHOLD)[0])
+    weighted = np.flatnonzero(bvals > dwi_session.B0_THRESHOLD)[:REFERENCE_MOTION_VOLUMES]
+    volumes = np.r_[b0, weighted]
+    gtab = gradient_table(bvals[volumes], bvecs=bvecs[volumes])
+    _timed(
+        stages,
+        REFERENCE_MOTION,
+        lambda: motion_correction(
+            data[..., volumes], gtab, affine=affine, pipeline=["center_of_mass", "translation", "rigid"]
+        ),
+        (data.shape[-1] - 1) / len(weighted),
+    )
 
 
 def stage_seconds(spec: phantom.PhantomSpec, folder: Path) -> dict[str, float]:
+    """Each stage as ``preprocess.preprocess`` runs it, and dipy's implementation of it beside."""
     stages: dict[str, float] = {}
     session = folder / "sub-01" / "ses-01"
     _timed(stages, "demo data (simulate + write)", lambda: phantom.write_nifti_session(session, spec, seed=1))
@@ -83,14 +118,23 @@ def stage_seconds(spec: phantom.PhantomSpec, folder: Path) -> dict[str, float]:
     target = bids.BidsDwi(folder / "bids", "01", "01")
     _timed(stages, "bids_session (copy)", lambda: bids.copy_nifti_session(files, target, report.as_dict()))
     data, affine, bvals, bvecs = bids.load_series(target)
-    denoised = _denoise(stages, data)
+    data = data.astype(np.float32)
+    region = _timed(
+        stages,
+        "rough mask (denoising region)",
+        lambda: preprocess.denoising_region(masking.brain_mask_with_note(data, bvals)),
+    )
+    denoised = _timed(stages, "MP-PCA denoise", lambda: preprocess.denoise_mppca(data, region))[0]
+    _reference_mppca(stages, data)
     unrung = _timed(stages, "Gibbs unringing", lambda: preprocess.unring(denoised))
+    _reference_gibbs(stages, denoised)
     rough_mask = masking.brain_mask(unrung, bvals)
     correction = _timed(
         stages,
         "motion correction",
         lambda: motion.motion_correct(unrung, bvals, bvecs, affine, rough_mask),
     )
+    _reference_motion(stages, unrung, bvals, bvecs, affine)
     corrected, rotated = correction.data, correction.bvecs
     mask = _timed(stages, "brain mask", lambda: masking.brain_mask(corrected, bvals))
     maps = _timed(
@@ -158,15 +202,21 @@ def run() -> Table:
         table.add(stage, *(results[label][stage] for label in labels))
     table.add(
         "total (pipeline)",
-        *(sum(v for k, v in results[label].items() if k != REFERENCE_ROW) for label in labels),
+        *(sum(v for k, v in results[label].items() if not k.startswith("(reference)")) for label in labels),
     )
-    ratios = ", ".join(
-        f"{label}: {times[REFERENCE_ROW] / times['MP-PCA denoise']:.1f}x" for label, times in results.items()
-    )
+    for ours, reference in REFERENCES.items():
+        ratios = ", ".join(
+            f"{label}: {times[reference] / times[ours]:.1f}x" for label, times in results.items()
+        )
+        table.notes.append(f"{reference.removeprefix('(reference) ')} / ours ({ours}): {ratios}.")
     table.notes.append(
-        f"dipy MP-PCA / ours (same estimator, tests/neuro/test_mppca.py): {ratios}. dipy's on the "
-        f"realistic size is timed on {DENOISE_SLAB_SLICES} central slices and scaled by patch centres "
-        "(its cost is linear in them); every other stage ran on the whole volume."
+        f"dipy mppca on the realistic size is timed on {DENOISE_SLAB_SLICES} central slices and scaled by "
+        f"patch centres; dipy motion_correction on {REFERENCE_MOTION_VOLUMES} diffusion-weighted volumes "
+        "and scaled by volumes; every other row ran on the whole series. Ours denoises the whole-head mask "
+        f"grown by {preprocess.DENOISE_MASK_MARGIN_VOXELS} voxels; unringing is dipy's, in one process "
+        "(preprocess.unring says why); dipy's motion_correction registers every volume to the first b0 "
+        "by mutual information (no acceptance test), ours each volume to its own target "
+        "(tests/neuro/test_motion.py)."
     )
     with tempfile.TemporaryDirectory() as folder:
         ours, reference = sensor_tick_seconds(Path(folder))

@@ -20,8 +20,10 @@ NIFTI_SESSION_FILES = ("dwi.nii.gz", "dwi.bval", "dwi.bvec")
 
 SURVEY_PATTERNS: dict[str, re.Pattern[str]] = {
     "sdss": re.compile(r"spec-\d{4,5}-\d{5}-\d{4}\.fits"),
-    "kepler": re.compile(r"kplr\d{9}-.+_llc\.fits"),
-    "gaia": re.compile(r"[^/]+\.csv"),
+    # Kepler long cadence as MAST serves it, and TESS 2-minute SPOC light curves (same reader).
+    "kepler": re.compile(r"kplr\d{9}-.+_llc\.fits|tess\d{13}-s\d{4}-\d{16}-\d{4}-s_lc\.fits"),
+    # Gaia archive exports: CSV, ECSV or VOTable.
+    "gaia": re.compile(r"[^/]+\.(csv|ecsv|vot|xml)"),
 }
 
 

@@ -86,14 +86,7 @@ def preprocessing_qc_gates(
     context: dg.AssetCheckExecutionContext, warehouse: Warehouse, neuro_qc: NeuroQcThresholds
 ) -> Iterator[dg.AssetCheckResult]:
     qc = json.loads(SessionOutputs(warehouse, context.partition_key).preprocessed("qc.json").read_text())
-    low, high = neuro_qc.mask_fraction_min, neuro_qc.mask_fraction_max
-    yield _result(
-        low <= qc["mask_fraction"] <= high,
-        f"mask covers {qc['mask_fraction']:.1%} of the FOV (allowed {low:.0%} to {high:.0%})",
-        {"mask_fraction": qc["mask_fraction"], "mask_voxels": qc["mask_voxels"], "min": low, "max": high},
-        asset_key=preprocessed_dwi.key,
-        check_name="mask_coverage_plausible",
-    )
+    yield _mask_coverage_result(qc, neuro_qc)
     limit = neuro_qc.max_framewise_displacement_mm
     yield _result(
         qc["fd_max_mm"] < limit,
@@ -103,6 +96,29 @@ def preprocessing_qc_gates(
         check_name="motion_within_limit",
     )
     yield _ndc_result(qc["ndc_raw"], qc["ndc_preprocessed"], neuro_qc.ndc_max_drop)
+
+
+def _mask_coverage_result(qc: dict, neuro_qc: NeuroQcThresholds) -> dg.AssetCheckResult:
+    """The ceiling holds only around a whole head, where a mask filling the field of view has taken
+    the air in; a crop wholly inside the brain is expected to be nearly all brain."""
+    low, high = neuro_qc.mask_fraction_min, neuro_qc.mask_fraction_max
+    method = qc["mask_method"]
+    if method != "whole_head":
+        high = 1.0
+    return _result(
+        low <= qc["mask_fraction"] <= high,
+        f"{method} mask covers {qc['mask_fraction']:.1%} of the FOV (allowed {low:.0%} to {high:.0%})",
+        {
+            "mask_fraction": qc["mask_fraction"],
+            "mask_voxels": qc["mask_voxels"],
+            "mask_method": method,
+            "mask_note": qc["mask_note"],
+            "min": low,
+            "max": high,
+        },
+        asset_key=preprocessed_dwi.key,
+        check_name="mask_coverage_plausible",
+    )
 
 
 def _ndc_result(raw: float, preprocessed: float, max_drop: float) -> dg.AssetCheckResult:

@@ -67,10 +67,14 @@ def write_session_report(
         fa=fa,
         v1=v1,
     ).in_ras(affine)
-    bound, unbound = pages.bind_limits(*_thresholds(neuro_qc), fields)
+    limits, descriptions = _thresholds(neuro_qc)
+    if values.get("mask_method") != "whole_head":
+        limits.pop("mask_fraction_max")  # as in the mask_coverage_plausible check: a crop is all brain
+    bound, unbound = pages.bind_limits(limits, descriptions, fields)
     rows = pages.qc_rows(values, fields, bound)
+    notes = pages.text_rows(values, fields)
     path = write_text_atomic(
-        target, pages.build_session_report_html(outputs.partition_key, session, rows, unbound)
+        target, pages.build_session_report_html(outputs.partition_key, session, rows, unbound, notes)
     )
     key_figure = pages.key_figure_png(session, pages.fd_limit(rows))
     failing = [row.metric for row in rows if row.passed is False]

@@ -23,6 +23,8 @@ KEY = "sub-01_ses-01"
 GOOD_QC = {
     "mask_fraction": 0.4,
     "mask_voxels": 400,
+    "mask_method": "whole_head",
+    "mask_note": "median-Otsu on the mean b0",
     "fd_max_mm": 0.5,
     "fd_mean_mm": 0.2,
     "ndc_raw": 0.60,
@@ -61,7 +63,7 @@ def _materializable(spec: dg.AssetSpec) -> dg.AssetsDefinition:
     return stand_in
 
 
-def write_qc(warehouse: Warehouse, **changes: float) -> None:
+def write_qc(warehouse: Warehouse, **changes: float | str) -> None:
     path = SessionOutputs(warehouse, KEY).preprocessed("qc.json")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({**GOOD_QC, **changes}))
@@ -94,6 +96,9 @@ def test_bids_gate_fails_on_a_missing_file(warehouse: Warehouse) -> None:
         ({}, set()),
         ({"mask_fraction": 0.9}, {"mask_coverage_plausible"}),
         ({"mask_fraction": 0.01}, {"mask_coverage_plausible"}),
+        # A crop wholly inside the brain is nearly all brain: no ceiling, but still a floor.
+        ({"mask_fraction": 0.9, "mask_method": "inside_brain"}, set()),
+        ({"mask_fraction": 0.01, "mask_method": "inside_brain"}, {"mask_coverage_plausible"}),
         ({"fd_max_mm": 7.5}, {"motion_within_limit"}),
         ({"ndc_preprocessed": 0.17}, {"ndc_not_degraded"}),  # 0.60 -> 0.17, as measured on main
         ({"ndc_preprocessed": 0.50}, set()),  # a fall within the margin

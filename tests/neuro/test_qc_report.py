@@ -79,6 +79,10 @@ class Session:
             noise_sigma=sigma,
             mask_voxels=int(self.mask.sum()),
             mask_fraction=float(self.mask.mean()),
+            denoising="applied",
+            unringing="applied",
+            mask_method="whole_head",
+            mask_note="median-Otsu on the mean b0",
             motion_correction="applied",
             motion_targets="b0_template: 3, tensor_prediction: 30",
             n_volumes_motion_corrected=33,
@@ -224,7 +228,12 @@ def test_rejected_volumes_are_marked_on_the_fd_trace(session: Session) -> None:
     rejected = session.fd > 5.0
     figure = pages.fd_figure(replace(session.data(), rejected=rejected), 5.0)
     labels = figure.axes[0].get_legend_handles_labels()[1]
-    assert labels == ["framewise displacement", "limit 5 mm", "above the limit", "rejected volume"]
+    assert labels == [
+        "framewise displacement",
+        "limit 5 mm",
+        "above the limit",
+        "registration rejected (kept at identity)",
+    ]
 
 
 def test_carpet_rows_are_z_scored_per_voxel() -> None:
@@ -330,3 +339,28 @@ def test_the_preprocessing_report_needs_no_tensor_maps(warehouse_root: Path, tmp
     page = Path(metadata["report"].value).read_text()
     assert len(IMAGE.findall(page)) == 4 and "Direction-encoded FA" not in page
     assert metadata["values_failing"].value == ["fd_max_mm"]
+
+
+@pytest.mark.parametrize(("method", "failing"), [("whole_head", ["mask_fraction"]), ("inside_brain", [])])
+def test_the_coverage_ceiling_holds_around_a_whole_head_only(
+    warehouse_root: Path, tmp_path: Path, method: str, failing: list[str]
+) -> None:
+    """As the mask_coverage_plausible gate: a crop inside the brain is nearly all brain."""
+    shutil.copytree(warehouse_root, tmp_path / "warehouse")
+    outputs = SessionOutputs(Warehouse(root=str(tmp_path / "warehouse")), KEY)
+    qc_file = outputs.preprocessed("qc.json")
+    note = f"{method}: how the mask was made"
+    qc_file.write_text(
+        json.dumps(
+            {
+                **json.loads(qc_file.read_text()),
+                "mask_fraction": 0.9,
+                "mask_method": method,
+                "mask_note": note,
+            }
+        )
+    )
+    metadata = write_session_report(outputs, NeuroQcThresholds(), tmp_path / "report.html", with_tensor=False)
+    assert [m for m in metadata["values_failing"].value if m != "fd_max_mm"] == failing
+    page = (tmp_path / "report.html").read_text()
+    assert "<h2>How each stage ran</h2>" in page and f"<td>{note}</td>" in page

@@ -151,6 +151,7 @@ class MotionCorrection:
             "motion_target": [volume.target for volume in self.volumes],
             "motion_status": [volume.status for volume in self.volumes],
             "motion_accepted": [volume.accepted for volume in self.volumes],
+            "motion_rejected": [volume.status in REJECTED for volume in self.volumes],
             "similarity_identity": [volume.similarity_identity for volume in self.volumes],
             "similarity_estimate": [volume.similarity_estimate for volume in self.volumes],
         }

@@ -28,8 +28,9 @@ from brainstar.domain.neuro.dwi_session import B0_THRESHOLD
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FIGURE_DPI = 80
-REJECTED_COLUMN = "rejected"
-"""Optional boolean column of ``motion.csv``: volumes the pipeline dropped, marked on the FD trace."""
+REJECTED_COLUMN = "motion_rejected"
+"""Optional boolean column of ``motion.csv``: volumes whose registration failed (kept at identity),
+marked on the FD trace."""
 FD_METRIC = "fd_max_mm"
 NAN_COLOUR = (1.0, 0.0, 1.0)  # magenta: no tissue colour of a DEC map is magenta at full saturation
 CARPET_MAX_ROWS = 400  # a panel is about 300 px tall, so more voxel rows would only be averaged away
@@ -161,6 +162,17 @@ def bind_limits(
     return bound, unbound
 
 
+def text_rows(
+    values: Mapping[str, object], fields: Mapping[str, tuple[str, str]]
+) -> list[tuple[str, str, str]]:
+    """(name, text, meaning) of each text value: how a stage ran (mask method, motion skipped)."""
+    return [
+        (name, value, fields.get(name, ("", ""))[1])
+        for name, value in values.items()
+        if isinstance(value, str)
+    ]
+
+
 def qc_rows(
     values: Mapping[str, object], fields: Mapping[str, tuple[str, str]], limits: Mapping[str, list[Limit]]
 ) -> list[QcRow]:
@@ -277,7 +289,15 @@ def _draw_fd(ax: Any, data: SessionQcData, limit_mm: float | None) -> None:
             ax.plot(volumes[over], fd[over], "o", color="#d62728", ms=6, label="above the limit")
     if data.rejected is not None and np.any(data.rejected):
         rejected = np.asarray(data.rejected, dtype=bool)
-        ax.plot(volumes[rejected], fd[rejected], "x", color="k", ms=8, mew=2, label="rejected volume")
+        ax.plot(
+            volumes[rejected],
+            fd[rejected],
+            "x",
+            color="k",
+            ms=8,
+            mew=2,
+            label="registration rejected (kept at identity)",
+        )
     ax.set_xlabel("volume")
     ax.set_ylabel("FD (mm)")
     ax.set_xlim(-0.5, max(len(fd) - 0.5, 0.5))
@@ -534,9 +554,14 @@ def _verdict(rows: Sequence[QcRow]) -> str:
 
 
 def build_session_report_html(
-    session: str, data: SessionQcData, rows: Sequence[QcRow], unbound: Sequence[Limit] = ()
+    session: str,
+    data: SessionQcData,
+    rows: Sequence[QcRow],
+    unbound: Sequence[Limit] = (),
+    notes: Sequence[tuple[str, str, str]] = (),
 ) -> str:
     """The whole report as one self-contained HTML page (figures inline as base64 PNG)."""
+    how = f"<h2>How each stage ran</h2>{_table(['stage', 'what it did', 'meaning'], notes)}" if notes else ""
     figures = "".join(
         f"<h2>{html.escape(title)}</h2><figure><img alt='{html.escape(title)}' src='{png_data_uri(png)}'/>"
         f"<figcaption>{html.escape(caption)}</figcaption></figure>"
@@ -547,5 +572,5 @@ def build_session_report_html(
         f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>{_STYLE}</style>"
         f"</head><body><h1>{title}</h1><p>{html.escape(_summary(data))}</p>"
         f"<p><b>{html.escape(_verdict(rows))}</b></p><h2>QC table</h2>{qc_table_html(rows, unbound)}"
-        f"{figures}</body></html>"
+        f"{how}{figures}</body></html>"
     )
