@@ -85,3 +85,29 @@ def test_survey_files_follow_the_naming_contract(tmp_path: Path) -> None:
     files, rejected = landing.survey_files(tmp_path, "sdss")
     assert [f.name for f in files] == ["spec-3586-55181-0001.fits"]
     assert [r.relative_path for r in rejected] == ["astro/sdss/spectrum.fits"]
+
+
+@pytest.mark.parametrize(
+    ("survey", "accepted", "refused"),
+    [
+        (
+            "kepler",
+            [
+                "kplr000757076-2009166043257_llc.fits",
+                "tess2018206045859-s0001-0000000025155310-0120-s_lc.fits",
+            ],
+            ["kplr000757076-2009166043257_slc.fits", "tess-s0001-lc.fits"],
+        ),
+        ("gaia", ["GaiaSource_000000-003111.csv", "query.ecsv", "result.vot", "result.xml"], ["gaia.fits"]),
+    ],
+)
+def test_light_curves_and_gaia_exports_as_the_archives_name_them(
+    tmp_path: Path, survey: str, accepted: list[str], refused: list[str]
+) -> None:
+    folder = tmp_path / "astro" / survey
+    folder.mkdir(parents=True)
+    for name in accepted + refused:
+        (folder / name).write_bytes(b"")
+    files, rejected = landing.survey_files(tmp_path, survey)
+    assert sorted(f.name for f in files) == sorted(accepted)
+    assert sorted(r.relative_path for r in rejected) == sorted(f"astro/{survey}/{n}" for n in refused)

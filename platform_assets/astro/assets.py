@@ -13,7 +13,14 @@ from pydantic import Field
 from brainstar.core import pools
 from brainstar.domain.astro.formats import LABELS_CATALOG
 from brainstar.domain.astro.modalities import CODE_VERSION, MODALITIES
-from platform_assets.astro.layout import CARD_FILE, REPORT_FILE, SPLITS_FILE, TABLE_FILE, registry_root
+from platform_assets.astro.layout import (
+    CARD_FILE,
+    MODEL_REPORT_FILE,
+    REPORT_FILE,
+    SPLITS_FILE,
+    TABLE_FILE,
+    registry_root,
+)
 from platform_assets.operations.placement import runs_in
 from resources import LandingZone, TorchDevice, Warehouse
 
@@ -167,23 +174,41 @@ def _model_asset(modality: str, description: str) -> dg.AssetsDefinition:
         code_version=CODE_VERSION,
     )
     def _asset(
-        context: dg.AssetExecutionContext, warehouse: Warehouse, torch_device: TorchDevice
+        context: dg.AssetExecutionContext,
+        warehouse: Warehouse,
+        torch_device: TorchDevice,
+        landing_zone: LandingZone,
     ) -> dg.MaterializeResult:
-        from brainstar.domain.astro import pipeline
+        from brainstar.core.atomic import write_text_atomic
+        from brainstar.core.figures import png_data_uri
+        from brainstar.domain.astro import figures, pipeline
 
-        card = pipeline.train_and_register(
-            modality,
+        store_dir, splits_path = (
             warehouse.asset_dir(feature_store.key),
             warehouse.file(splits.key, SPLITS_FILE),
-            registry_root(warehouse),
-            torch_device.device,
+        )
+        card = pipeline.train_and_register(
+            modality, store_dir, splits_path, registry_root(warehouse), torch_device.device
         )
         path = warehouse.write_json(warehouse.file(context.asset_key, CARD_FILE), card)
+        # The folded light curves are drawn from the landed files, as ingestion read them.
+        kepler_files = (
+            {p.name: p for p in landing_zone.survey_files("kepler")[0]} if modality == "lightcurve" else {}
+        )
+        report = figures.registered_model_report(
+            modality, card, store_dir, splits_path, registry_root(warehouse), kepler_files
+        )
+        report_path = write_text_atomic(warehouse.file(context.asset_key, MODEL_REPORT_FILE), report.html)
         metrics = {f"test_{k}": float(v) for k, v in card["metrics"].items()}
         baseline = {f"baseline_test_{k}": float(v) for k, v in card["baseline_metrics"].items()}
+        # Share of the test set flagged out of the training domain, and how well the uncertainty is
+        # calibrated (within_1_sigma should be near 0.683); absent on cards from before the check.
+        domain = {f"domain_{k}": float(v) for k, v in card.get("domain_check", {}).items()}
         return dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(str(path)),
+                "report": dg.MetadataValue.path(str(report_path)),
+                "key_figure": dg.MetadataValue.md(f"![key figure]({png_data_uri(report.key_figure_png)})"),
                 "registry_version": card["version"],
                 "gates_passed": card["passed"],
                 "train_wall_seconds": card["train_stats"]["train_seconds"],
@@ -192,6 +217,7 @@ def _model_asset(modality: str, description: str) -> dg.AssetsDefinition:
                 "data_version": card["data_version"],
                 **metrics,
                 **baseline,
+                **domain,
                 **torch_device.metadata(),
             }
         )

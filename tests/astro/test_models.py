@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,25 +11,91 @@ import torch
 
 from brainstar.demo.astro import gaia, sdss
 from brainstar.demo.astro.stars import DemoStar, draw_stars
-from brainstar.domain.astro import photometry, spectra, split, training
+from brainstar.domain.astro import photometry, predict, registry, spectra, split, training
 
 
 def _stars(n: int, seed: int) -> list[DemoStar]:
     return draw_stars(np.random.default_rng(seed), n)
 
 
-def test_sed_model_recovers_teff_from_gaia_photometry() -> None:
+@pytest.fixture(scope="module")
+def sed_result() -> tuple[pd.DataFrame, np.ndarray, training.ModelResult]:
+    """The SED model trained once on 500 demo stars (true Teff) -> (frame, splits, result)."""
     rng = np.random.default_rng(1)
     stars = _stars(500, 1)
     rows = pd.DataFrame([gaia.gaia_row(star, rng) for star in stars])
     keep = photometry.GaiaCuts().mask(rows)
-    frame = pd.concat([rows[["source_id"]], photometry.sed_features(rows)], axis=1)
+    derived = photometry.sed_features(rows)
+    # The raw gaia_source columns too, so that held-out rows can be posted to the API as they are.
+    frame = pd.concat([rows, derived[derived.columns.difference(rows.columns)]], axis=1)
     frame["teff_k"] = [star.params.teff_k for star in stars]  # the true Teff
     frame = frame[keep].reset_index(drop=True)
     splits = split.assign(frame["source_id"].to_numpy(), split.teff_strata(frame["teff_k"].to_numpy()))
-    result = training.train_sed(frame, splits, torch.device("cpu"))
+    return frame, splits, training.train_sed(frame, splits, torch.device("cpu"))
+
+
+def test_sed_model_recovers_teff_from_gaia_photometry(sed_result) -> None:
+    result = sed_result[2]
     assert result.metrics["teff_k_rmse"] < 200.0
     assert result.metrics["teff_k_rmse"] < result.baseline_metrics["teff_k_rmse"]
+
+
+def test_a_trained_sed_model_answers_two_parameter_rows_from_colour(sed_result) -> None:
+    """Training puts the colour-only relation in the bundle, so rows without parallax get an answer."""
+    frame, splits, result = sed_result
+    relation = result.bundle["colour_teff"]
+    assert relation is not None and relation["n_rows"] >= photometry.COLOUR_TEFF_MIN_ROWS
+    held_out = frame[splits == "test"].head(5)
+    rows = held_out.assign(parallax=np.nan, parallax_over_error=np.nan, ruwe=np.nan)
+    rows = rows.assign(astrometric_params_solved=3)
+    answers = [predict.sed(result.bundle, row.to_dict(), photometry.GaiaCuts()) for _, row in rows.iterrows()]
+    assert all(a["solution"] == photometry.COLOUR_ONLY for a in answers)
+    errors = [a["teff_k"] - t for a, t in zip(answers, held_out["teff_k"], strict=True)]
+    assert np.sqrt(np.mean(np.square(errors))) < 3 * relation["rms_k"]
+
+
+def test_sed_card_records_test_domain_share_and_sigma_calibration(sed_result) -> None:
+    summary = sed_result[2].summary()["domain_check"]
+    # Held-out stars of the training population: almost none flagged (thresholds at the 99th pct).
+    assert summary["test_out_of_domain_fraction"] <= 0.05
+    # Sigma calibrated on validation rows covers about 68 % of test errors (measured 0.68).
+    assert 0.55 <= summary["test_teff_k_within_1_sigma"] <= 0.8
+    assert 0 < summary["test_teff_k_median_sigma"] < 300
+
+
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+def test_absurd_photometry_is_answered_flagged_with_larger_uncertainty(tmp_path: Path, sed_result) -> None:
+    from fastapi.testclient import TestClient
+
+    from brainstar.domain.astro.serve import create_app
+
+    frame, splits, result = sed_result
+    root = tmp_path / "registry"
+    registry.promote(root, "sed", registry.register(root, "sed", result.bundle, {"passed": True}))
+    client = TestClient(create_app(root))
+    columns = ["phot_g_mean_mag", "phot_bp_mean_mag", "phot_rp_mean_mag", "parallax", "parallax_over_error"]
+    held_out = frame[splits == "test"][columns].head(10).to_dict("records")
+    ordinary = [client.post("/predict/photometry", json=row).json() for row in held_out]
+    assert all(a["in_domain"] and not a["out_of_domain_reasons"] for a in ordinary)
+    # Colours no star has: BP - RP = 15 mag at G = 12.
+    absurd = {**held_out[0], "phot_g_mean_mag": 12.0, "phot_bp_mean_mag": 20.0, "phot_rp_mean_mag": 5.0}
+    answer = client.post("/predict/photometry", json=absurd)
+    assert answer.status_code == 200, answer.text
+    flagged = answer.json()
+    assert flagged["in_domain"] is False
+    assert any(r.startswith("input distance") for r in flagged["out_of_domain_reasons"])
+    assert flagged["uncertainty"]["teff_k"] > 5 * max(a["uncertainty"]["teff_k"] for a in ordinary)
+
+
+def test_answers_beyond_the_training_teff_range_are_flagged(sed_result) -> None:
+    frame, splits, result = sed_result
+    row, cuts = frame[splits == "test"].iloc[0].to_dict(), photometry.GaiaCuts()
+    teff = predict.sed(result.bundle, row, cuts)["teff_k"]
+    # The same model with its recorded training range ending below this star's answer.
+    narrowed = {**result.bundle, "y_range": torch.tensor([[teff - 1000.0], [teff - 500.0]])}
+    answer = predict.sed(narrowed, row, cuts)
+    assert answer["in_domain"] is False and answer["teff_k"] == teff  # still answered
+    assert answer["out_of_domain_reasons"] == [f"teff_k {teff:.4g} above training max {teff - 500:.4g}"]
 
 
 @pytest.mark.slow  # ~17 s: 360 spectra generated and preprocessed

@@ -22,6 +22,7 @@ from brainstar.domain.astro import ingest, inputs, models, photometry, readers, 
 
 MAX_UPLOAD_MB = 1.0
 MAX_UPLOAD = int(MAX_UPLOAD_MB * 2**20)
+HONEST = {"in_domain", "out_of_domain_reasons", "uncertainty"}  # on every answer, flagged or not
 
 
 def _register(root: Path, name: str, bundle: dict) -> None:
@@ -95,17 +96,19 @@ def test_predictions_for_each_kind_of_input(server: str, astro_template) -> None
         f"{server}/predict/spectrum", files={"file": (spec.name, spec.read_bytes())}, timeout=30
     )
     assert answer.status_code == 200, answer.text
-    assert set(answer.json()) >= {"teff_k", "logg_cgs", "feh_dex", "model_version"}
+    assert set(answer.json()) >= {"teff_k", "logg_cgs", "feh_dex", "model_version", *HONEST}
+    assert set(answer.json()["uncertainty"]) == set(inputs.SPECTRAL_TARGETS)
     lc = survey_files(landing, "kepler")[0][-1]
     answer = httpx.post(
         f"{server}/predict/lightcurve", files={"file": (lc.name, lc.read_bytes())}, timeout=30
     )
     assert answer.status_code == 200, answer.text
     assert answer.json()["class"] in inputs.LC_CLASSES and answer.json()["kepler_id"] == int(lc.name[4:13])
+    assert set(answer.json()) >= HONEST
     row = {"phot_g_mean_mag": 12.1, "phot_bp_mean_mag": 12.5, "phot_rp_mean_mag": 11.6, "parallax": 3.2}
     answer = httpx.post(f"{server}/predict/photometry", json={**row, "parallax_over_error": 80.0})
     assert answer.status_code == 200, answer.text
-    assert np.isfinite(answer.json()["teff_k"])
+    assert np.isfinite(answer.json()["teff_k"]) and set(answer.json()) >= HONEST
 
 
 @pytest.mark.slow

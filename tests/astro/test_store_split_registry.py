@@ -43,6 +43,28 @@ def test_crossmatch_links_spectra_to_gaia_within_one_arcsec() -> None:
     assert ids.tolist() == [10, -1]
 
 
+def test_unsigned_specobjids_of_boss_plates_stay_distinct_and_exact() -> None:
+    """Plates above 8191 set the top bit of the unsigned specobjid: no wrap, no float on the way."""
+    boss = np.array([(12000 << 50) | (1 << 38), (12000 << 50) | (2 << 38)], dtype=np.uint64)
+    spectra = pd.DataFrame(
+        {
+            "specobjid": boss,
+            "ra": [10.0, 10.1],
+            "dec": [0.0, 0.0],
+            "teff_k": [5000.0, 5100.0],
+            "logg_cgs": [4.0, 4.1],
+            "feh_dex": [0.0, -0.1],
+            "file_size_bytes": 0,
+            "file_mtime_ns": 0,
+        }
+    )
+    gaia = pd.DataFrame({"ra": [10.0], "dec": [0.0], "source_id": np.array([7], dtype=np.int64)})
+    table = features.spectral_table(spectra, gaia)
+    assert table["source_id"].dtype == np.int64
+    assert table["source_id"].tolist() == [7, int(boss[1].view(np.int64))]
+    assert features.int64_key(boss).view(np.uint64).tolist() == boss.tolist()
+
+
 def test_failing_versions_are_recorded_but_never_promoted(tmp_path: Path) -> None:
     from brainstar.domain.astro import models
 

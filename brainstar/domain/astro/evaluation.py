@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from brainstar.domain.astro import domain_check
+
 # metric -> (limit, direction): "max" means measured <= limit passes, "min" means >= limit.
 FLOORS: dict[str, dict[str, tuple[float, str]]] = {
     "spectral": {
@@ -105,3 +107,63 @@ def baseline_gates(model: str, metrics: dict[str, float], baseline: dict[str, fl
         better_somewhere |= bool(measured < reference if direction == "max" else measured > reference)
     gates.append(Gate("beats_baseline:any", float(better_somewhere), 1.0, "min", better_somewhere))
     return gates
+
+
+def _flag_summary(reasons: list[list[str]]) -> dict[str, float]:
+    """How much of the test set the domain check flags, in total and per kind of reason."""
+    n = max(len(reasons), 1)
+
+    def share(prefix: str) -> float:
+        return sum(any(r.startswith(prefix) for r in row) for row in reasons) / n
+
+    flagged = sum(bool(row) for row in reasons)
+    return {
+        "test_out_of_domain_fraction": flagged / n,
+        "test_n_out_of_domain": float(flagged),
+        "test_flagged_by_input_distance": share(domain_check.DISTANCE),
+        "test_flagged_by_input_residual": share(domain_check.RESIDUAL),
+        "test_flagged_by_label_range": sum(
+            any(not r.startswith(domain_check.INPUT) for r in row) for row in reasons
+        )
+        / n,
+    }
+
+
+def regression_domain_summary(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    sigma: np.ndarray,
+    reasons: list[list[str]],
+    names: tuple[str, ...],
+) -> dict[str, float]:
+    """Test-set share flagged out of domain, and per target the calibration of the 1-sigma uncertainty:
+    the fraction of |error| <= sigma (0.683 if calibrated, lower if sigma is too small) and the
+    median sigma. Arrays (n, k) in target units."""
+    out = _flag_summary(reasons)
+    for i, name in enumerate(names):
+        error = np.abs(y_pred[:, i] - y_true[:, i])
+        out[f"test_{name}_within_1_sigma"] = float(np.mean(error <= sigma[:, i]))
+        out[f"test_{name}_median_sigma"] = float(np.median(sigma[:, i]))
+    return out
+
+
+def classification_domain_summary(
+    y_true: np.ndarray, probabilities: np.ndarray, reasons: list[list[str]], bins: int = 10
+) -> dict[str, float]:
+    """Test-set share flagged out of domain, and the calibration of the class probabilities:
+    mean confidence (max probability) against accuracy, and the expected calibration error
+    (confidence-binned |accuracy - confidence|, weighted by bin size; 0 if calibrated)."""
+    out = _flag_summary(reasons)
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == y_true
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    gap = sum(
+        abs(correct[which == b].mean() - confidence[which == b].mean()) * np.mean(which == b)
+        for b in range(bins)
+        if np.any(which == b)
+    )
+    out["test_mean_confidence"] = float(confidence.mean())
+    out["test_accuracy_of_confident_answer"] = float(correct.mean())
+    out["test_expected_calibration_error"] = float(gap)
+    return out

@@ -95,11 +95,18 @@ def crossmatch(ra: np.ndarray, dec: np.ndarray, gaia: pd.DataFrame) -> np.ndarra
     return out
 
 
+def int64_key(ids: pd.Series | np.ndarray) -> np.ndarray:
+    """64-bit ids as int64, bit for bit: SDSS ``specobjid`` is unsigned and BOSS plates above 8191 set
+    its top bit, so a plain cast would wrap and a mix with signed ids would go through float64."""
+    values = np.asarray(ids)
+    return values.astype(np.uint64).view(np.int64) if values.dtype.kind == "u" else values.astype(np.int64)
+
+
 def spectral_table(spectra: pd.DataFrame, gaia: pd.DataFrame) -> pd.DataFrame:
     """Spectra with a Gaia ``source_id`` (the specobjid itself when unmatched) and valid labels."""
     frame = spectra.drop(columns=["file_size_bytes", "file_mtime_ns"]).copy()
     matched = crossmatch(frame["ra"].to_numpy(), frame["dec"].to_numpy(), gaia)
-    frame.insert(0, "source_id", np.where(matched >= 0, matched, frame["specobjid"].to_numpy()))
+    frame.insert(0, "source_id", np.where(matched >= 0, matched, int64_key(frame["specobjid"])))
     labelled = frame[["teff_k", "logg_cgs", "feh_dex"]].notna().all(axis=1)
     return frame[labelled].sort_values("specobjid").reset_index(drop=True)
 
@@ -116,10 +123,13 @@ def lightcurve_table(lightcurves: pd.DataFrame, labels: pd.DataFrame) -> pd.Data
 
 
 def sed_table(gaia: pd.DataFrame, spectral: pd.DataFrame, cuts: photometry.GaiaCuts) -> pd.DataFrame:
-    """Gaia rows passing ``cuts`` with SED features and the mean spectroscopic Teff of the star."""
+    """Gaia rows passing ``cuts``: SED features, what was applied to each row (zero-point, extinction,
+    flux excess: photometry.QUALITY_COLUMNS) and the mean spectroscopic Teff of the star."""
     passing = gaia[cuts.mask(gaia)].drop_duplicates("source_id")
     features = photometry.sed_features(passing)
-    frame = pd.concat([passing[["source_id"]], features], axis=1)
+    frame = pd.concat([passing[["source_id"]], features, photometry.quality(passing)], axis=1)
     teff = spectral.groupby("source_id")["teff_k"].mean().rename("teff_k")
     frame = frame.merge(teff, left_on="source_id", right_index=True, how="inner")
-    return frame.dropna().sort_values("source_id").reset_index(drop=True)
+    # The record columns are NaN where nothing was applied; only the model's inputs and label must be there.
+    frame = frame.dropna(subset=[*photometry.SED_FEATURES, "teff_k"])
+    return frame.sort_values("source_id").reset_index(drop=True)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from brainstar.domain.astro import lightcurves, periods, readers, spectra
+from brainstar.domain.astro import lightcurves, periods, photometry, readers, spectra
 from brainstar.domain.astro.formats import ELODIE_LABELS, SSPP_MISSING
 from brainstar.domain.astro.inputs import SPECTRAL_TARGETS as SPECTRAL_LABELS
 
@@ -214,8 +214,9 @@ def kepler_rows(path: Path) -> list[dict[str, Any]]:
 
 
 def gaia_rows(path: Path) -> FileRows:
-    """gaia_source rows of a CSV, ECSV or VOTable export; missing values stay NaN and are noted."""
+    """gaia_source rows of a CSV, ECSV or VOTable export; missing values stay NaN and are noted, and so
+    is what the rows lack for the corrections (parallax zero-point, extinction, flux excess)."""
     frame = readers.read_gaia(path).drop(columns=["file"])
     missing = readers.gaia_missing(frame)
     notes = [f"{n} of {len(frame)} rows without {name} (left missing)" for name, n in missing.items()]
-    return FileRows(frame.to_dict(orient="records"), notes)
+    return FileRows(frame.to_dict(orient="records"), notes + photometry.quality_notes(frame))

@@ -27,10 +27,14 @@ def ingest_survey(survey: str, paths: list[Path], table_path: Path, report_path:
     """Incrementally ingest one survey into ``table_path`` (Parquet) and a JSON report of bad files."""
     start = time.perf_counter()
     previous = features.read_table(table_path)[0] if table_path.is_file() else None
-    result = ingest.ingest(paths, previous, SURVEY_ROWS[survey])
+    # Files skipped before (galaxies, quasars) are known by signature, so an unchanged one is not read again.
+    earlier_skips = json.loads(report_path.read_text()).get("skipped", []) if report_path.is_file() else []
+    result = ingest.ingest(paths, previous, SURVEY_ROWS[survey], earlier_skips)
     if result.frame.empty:
+        skipped = [(s.file, s.reason) for s in result.skipped]
         raise ValueError(
-            f"no usable {survey} file among {len(paths)} in astro/{survey}; failures: {result.failures}"
+            f"no usable {survey} file among {len(paths)} in astro/{survey}; failures: {result.failures}; "
+            f"skipped: {skipped}"
         )
     version = features.write_table(table_path, result.frame)
     report = {
@@ -40,6 +44,8 @@ def ingest_survey(survey: str, paths: list[Path], table_path: Path, report_path:
         "n_read_files": result.n_read_files,
         "n_reused_files": result.n_reused_files,
         "failures": [{"file": name, "problem": problem} for name, problem in result.failures],
+        "skipped": [skip.as_dict() for skip in result.skipped],
+        "notes": [{"file": name, "note": note} for name, note in result.notes],
         "version": version,
         "wall_seconds": time.perf_counter() - start,
     }
@@ -92,8 +98,8 @@ def make_splits(store_dir: Path, out_path: Path, seed: int) -> pd.DataFrame:
             pd.DataFrame(
                 {
                     "modality": modality,
-                    "key": frame[key].to_numpy(dtype=np.int64),
-                    "source_id": frame["source_id"].to_numpy(dtype=np.int64),
+                    "key": features.int64_key(frame[key]),
+                    "source_id": features.int64_key(frame["source_id"]),
                     "stratum": [f"{modality}:{s}" for s in strata(modality, frame)],
                 }
             )

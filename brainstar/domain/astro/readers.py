@@ -20,7 +20,7 @@ import pandas as pd
 from astropy.io import fits
 from astropy.table import Table
 
-from brainstar.domain.astro import formats
+from brainstar.domain.astro import formats, photometry
 
 SDSS_COADD_COLUMNS = ("flux", "loglam", "ivar", "and_mask")
 SDSS_SUMMARY_NAMES = ("SPECOBJ", "SPALL")
@@ -45,6 +45,9 @@ GAIA_REQUIRED = (
     "bp_rp",
     "ruwe",
 )
+# What the corrections need (photometry.OPTIONAL_COLUMNS): read as float64 when a file has them;
+# a file without them is still read, and the corrections say per row what they lacked.
+GAIA_OPTIONAL = photometry.OPTIONAL_COLUMNS
 # source_id = HEALPix level-12 index * 2**35 + (rank within the pixel): below 12 * 4**12 * 2**35.
 GAIA_SOURCE_ID_END = 12 * 4**12 * 2**35
 GAIA_NULLS = ("", "null", "NULL", "nan", "NaN")
@@ -416,6 +419,7 @@ def read_gaia(path: Path, required: Sequence[str] = GAIA_REQUIRED) -> pd.DataFra
     the ``required`` measurements (source_id first) are float64 with NaN where the file has
     no value (empty fields, ``null``, masked VOTable cells): the parallax and RUWE of
     2-parameter solutions stay missing, never filled. :func:`gaia_missing` counts them.
+    The GAIA_OPTIONAL columns a file has are float64 the same way; absent ones stay absent.
     """
     kind = _gaia_format(path)
     table = _read_gaia_table(path, kind)
@@ -428,7 +432,8 @@ def read_gaia(path: Path, required: Sequence[str] = GAIA_REQUIRED) -> pd.DataFra
     frame = pd.DataFrame({"source_id": source_ids})
     for name in table.colnames:
         frame[name] = _column_values(table[name])
-    for name in required[1:]:
+    present = [name for name in GAIA_OPTIONAL if name in frame.columns and name not in required]
+    for name in [*required[1:], *present]:
         frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(np.float64)
     frame["file"] = path.name
     return frame

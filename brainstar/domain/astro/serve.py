@@ -5,6 +5,9 @@ POST /predict/lightcurve    multipart ``file``: a Kepler llc FITS -> class, prob
 POST /predict/photometry    JSON gaia_source row -> Teff
 GET  /health                which model versions are loaded
 
+Every answer carries ``in_domain``, ``out_of_domain_reasons`` and ``uncertainty`` (1-sigma
+per label, or probability-based for the light-curve class): an input unlike the training
+data, or an answer beyond the training labels, is still answered with 200, flagged.
 Uploads above ``max_upload_bytes`` get 413, unreadable files 422 naming the problem, a
 model without a production version 503. Models load once, when the app is created.
 """
@@ -17,7 +20,7 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, UploadFile
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from brainstar.domain.astro import photometry, predict, readers, registry
 
@@ -26,15 +29,39 @@ MODEL_NAMES = ("spectral", "lightcurve", "sed")
 
 
 class PhotometryRow(BaseModel):
-    """The gaia_source columns the SED model needs (magnitudes in mag, parallax in mas)."""
+    """A gaia_source row under the archive's column names (magnitudes in mag, parallax in mas).
+
+    Nothing missing is filled in: a row without ``parallax`` (a 2-parameter solution) is answered
+    from its colour alone and says so; one without ``ruwe`` fails the RUWE cut. The optional
+    columns feed the parallax zero-point (nu_eff_used_in_astrometry or pseudocolour, ecl_lat or
+    ra/dec, astrometric_params_solved), dereddening (ag_gspphot, ebpminrp_gspphot) and the BP/RP
+    flux-excess check (phot_bp_rp_excess_factor); without them the answer says what was skipped.
+    """
 
     phot_g_mean_mag: float = Field(ge=-2, le=25)
     phot_bp_mean_mag: float = Field(ge=-2, le=25)
     phot_rp_mean_mag: float = Field(ge=-2, le=25)
     bp_rp: float | None = None
-    parallax: float = Field(gt=0, description="mas; the SED model needs a positive parallax")
-    parallax_over_error: float
-    ruwe: float = 1.0
+    parallax: float | None = Field(
+        default=None, gt=0, description="mas; absent for 2-parameter solutions (colour-only answer)"
+    )
+    parallax_over_error: float | None = None
+    ruwe: float | None = Field(default=None, gt=0)
+    astrometric_params_solved: int | None = None
+    nu_eff_used_in_astrometry: float | None = Field(default=None, gt=0, description="1/micron")
+    pseudocolour: float | None = Field(default=None, gt=0, description="1/micron")
+    ra: float | None = Field(default=None, ge=0, lt=360)
+    dec: float | None = Field(default=None, ge=-90, le=90)
+    ecl_lat: float | None = Field(default=None, ge=-90, le=90)
+    phot_bp_rp_excess_factor: float | None = Field(default=None, gt=0)
+    ag_gspphot: float | None = Field(default=None, ge=0)
+    ebpminrp_gspphot: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _two_parameter_has_no_parallax(self) -> PhotometryRow:
+        if self.astrometric_params_solved == photometry.TWO_PARAMETER and self.parallax is not None:
+            raise ValueError("astrometric_params_solved = 3 (2-parameter solution) has no parallax")
+        return self
 
 
 def load_production(root: Path) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:

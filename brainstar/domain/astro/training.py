@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,7 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from brainstar.domain.astro import baselines, evaluation, inputs, models
+from brainstar.domain.astro import baselines, domain_check, evaluation, inputs, models, photometry
 
 CONFIGS: dict[str, models.TrainConfig] = {
     "spectral": models.TrainConfig(hidden=(128, 64), dropout=0.0, epochs=400, patience=60, pca_components=16),
@@ -32,6 +33,11 @@ class ModelResult:
     baseline_seconds: float
     n_rows: dict[str, int]
     gates: list[evaluation.Gate] = field(default_factory=list)
+    # Test-set share flagged out of the training domain and calibration of the uncertainty.
+    domain_check: dict[str, float] = field(default_factory=dict)
+    # One row per test-set row: truth and prediction (see regression_predictions / lightcurve_predictions),
+    # kept for the report's figures; not part of the card (summary()), which stays small.
+    test_predictions: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def passed(self) -> bool:
@@ -47,6 +53,7 @@ class ModelResult:
             "n_rows": self.n_rows,
             "gates": [gate.as_dict() for gate in self.gates],
             "passed": self.passed,
+            "domain_check": self.domain_check,
         }
 
 
@@ -66,6 +73,7 @@ def _finish(
     baseline_metrics: dict[str, float],
     baseline_seconds: float,
     parts: dict[str, pd.DataFrame],
+    domain_summary: dict[str, float],
 ) -> ModelResult:
     result = ModelResult(
         name,
@@ -75,11 +83,50 @@ def _finish(
         stats,
         baseline_seconds,
         {k: len(v) for k, v in parts.items()},
+        domain_check=domain_summary,
     )
     result.gates = evaluation.floor_gates(name, metrics) + evaluation.baseline_gates(
         name, metrics, baseline_metrics
     )
     return result
+
+
+def regression_predictions(
+    test: pd.DataFrame, targets: Sequence[str], truth: np.ndarray, predicted: np.ndarray, sigma: np.ndarray
+) -> pd.DataFrame:
+    """Test rows' truth, prediction and 1-sigma per target (``<target>_true/_pred/_sigma``), keyed by the
+    row's position in the modality's feature table (``row``) and its ``source_id``; arrays (n, k)."""
+    table = pd.DataFrame({"row": test.index.to_numpy(), "source_id": test["source_id"].to_numpy()})
+    for i, target in enumerate(targets):
+        table[f"{target}_true"] = truth[:, i]
+        table[f"{target}_pred"] = predicted[:, i]
+        table[f"{target}_sigma"] = sigma[:, i]
+    return table
+
+
+def lightcurve_predictions(
+    test: pd.DataFrame,
+    truth_class: np.ndarray,
+    classes: np.ndarray,
+    probabilities: np.ndarray,
+    truth_period: np.ndarray,
+    periods: np.ndarray,
+) -> pd.DataFrame:
+    """Test rows' true and predicted class (names), the predicted class's probability and the catalogue
+    and predicted periods (days, NaN: none), keyed like :func:`regression_predictions`, with the file."""
+    names = np.asarray(inputs.LC_CLASSES)
+    return pd.DataFrame(
+        {
+            "row": test.index.to_numpy(),
+            "source_id": test["source_id"].to_numpy(),
+            "file": test["file"].to_numpy() if "file" in test.columns else "",
+            "true_class": names[truth_class],
+            "pred_class": names[classes],
+            "probability": probabilities[np.arange(len(classes)), classes],
+            "true_period_days": truth_period,
+            "pred_period_days": periods,
+        }
+    )
 
 
 def _regression(
@@ -98,10 +145,14 @@ def _regression(
         "regression", x["train"], y["train"], x["val"], y["val"], device, CONFIGS[name]
     )
     bundle["targets"] = list(targets)
-    predicted = models.Predictor(bundle).regress(x["test"])
+    predictor = models.Predictor(bundle)
+    predicted, sigma = predictor.regress_with_sigma(x["test"])
+    reasons = predictor.out_of_domain_reasons(
+        x["test"], {target: predicted[:, i] for i, target in enumerate(targets)}
+    )
     ridge, seconds = baselines.fit_ridge(np.vstack([x["train"], x["val"]]), np.vstack([y["train"], y["val"]]))
     baseline_pred = np.asarray(ridge.predict(x["test"])).reshape(len(x["test"]), -1)
-    return _finish(
+    result = _finish(
         name,
         bundle,
         stats,
@@ -109,7 +160,10 @@ def _regression(
         evaluation.regression_metrics(y["test"], baseline_pred, targets),
         seconds,
         parts,
+        evaluation.regression_domain_summary(y["test"], predicted, sigma, reasons, targets),
     )
+    result.test_predictions = regression_predictions(parts["test"], targets, y["test"], predicted, sigma)
+    return result
 
 
 def train_spectral(frame: pd.DataFrame, splits: np.ndarray, device: torch.device) -> ModelResult:
@@ -120,8 +174,15 @@ def train_spectral(frame: pd.DataFrame, splits: np.ndarray, device: torch.device
 
 
 def train_sed(frame: pd.DataFrame, splits: np.ndarray, device: torch.device) -> ModelResult:
-    """Teff from Gaia magnitudes, colours and parallax; baseline: ridge on the same features."""
-    return _regression("sed", frame, splits, device, inputs.sed_x, inputs.sed_y, ("teff_k",))
+    """Teff from Gaia magnitudes, colours and parallax; baseline: ridge on the same features.
+
+    The bundle also carries a colour-only relation fitted on the same training and validation rows,
+    which answers 2-parameter solutions (no parallax), flagged as such.
+    """
+    result = _regression("sed", frame, splits, device, inputs.sed_x, inputs.sed_y, ("teff_k",))
+    fitted = frame[np.isin(splits, ("train", "val"))]
+    result.bundle["colour_teff"] = photometry.fit_colour_teff(fitted, fitted["teff_k"].to_numpy())
+    return result
 
 
 def predicted_periods(frame: pd.DataFrame, classes: np.ndarray, choice: np.ndarray) -> np.ndarray:
@@ -150,13 +211,17 @@ def train_lightcurve(frame: pd.DataFrame, splits: np.ndarray, device: torch.devi
     )
     bundle["classes"] = list(inputs.LC_CLASSES)
     bundle["period_candidates"] = list(inputs.PERIOD_CANDIDATES)
+    # The period is a label too: a period beyond the catalogue's range is an extrapolation.
+    reference_periods = pd.concat([parts["train"], parts["val"]])["label_period"].to_numpy(dtype=np.float64)
+    bundle["label_ranges"] = domain_check.label_ranges(reference_periods[:, None], ["period_days"])
     test = parts["test"]
     truth_class = y["test"][:, 0]
     truth_period = test["label_period"].to_numpy(dtype=np.float64)
-    classes, _, choice = models.Predictor(bundle).classify(x["test"])
-    metrics = evaluation.classification_metrics(
-        truth_class, classes, truth_period, predicted_periods(test, classes, choice)
-    )
+    predictor = models.Predictor(bundle)
+    classes, probabilities, choice = predictor.classify(x["test"])
+    periods = predicted_periods(test, classes, choice)
+    metrics = evaluation.classification_metrics(truth_class, classes, truth_period, periods)
+    reasons = predictor.out_of_domain_reasons(x["test"], {"period_days": periods})
     booster, seconds = baselines.fit_boosting(
         np.vstack([x["train"], x["val"]]), np.concatenate([y["train"][:, 0], y["val"][:, 0]])
     )
@@ -165,4 +230,9 @@ def train_lightcurve(frame: pd.DataFrame, splits: np.ndarray, device: torch.devi
     baseline_metrics = evaluation.classification_metrics(
         truth_class, base_classes, truth_period, base_periods
     )
-    return _finish("lightcurve", bundle, stats, metrics, baseline_metrics, seconds, parts)
+    domain_summary = evaluation.classification_domain_summary(truth_class, probabilities, reasons)
+    result = _finish("lightcurve", bundle, stats, metrics, baseline_metrics, seconds, parts, domain_summary)
+    result.test_predictions = lightcurve_predictions(
+        test, truth_class, classes, probabilities, truth_period, periods
+    )
+    return result

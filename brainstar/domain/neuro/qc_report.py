@@ -13,9 +13,7 @@ this module.
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,10 +22,13 @@ from typing import Any
 
 import numpy as np
 
+# The figure helpers are shared with the astro model reports; re-exported here for this module's callers.
+from brainstar.core.figures import PNG_SIGNATURE as PNG_SIGNATURE
+from brainstar.core.figures import figure_png, png_data_uri
+from brainstar.core.figures import html_table as _table
+from brainstar.core.figures import new_figure as _figure
 from brainstar.domain.neuro.dwi_session import B0_THRESHOLD
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-FIGURE_DPI = 80
 REJECTED_COLUMN = "motion_rejected"
 """Optional boolean column of ``motion.csv``: volumes whose registration failed (kept at identity),
 marked on the FD trace."""
@@ -200,33 +201,6 @@ def map_values(fa: np.ndarray, md: np.ndarray, mask: np.ndarray) -> dict[str, fl
 
 
 # --- figures -----------------------------------------------------------------------------
-
-
-def _figure(width_in: float, height_in: float) -> Any:
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width_in, height_in), layout="constrained")
-
-
-def figure_png(fig: Any, dpi: int = FIGURE_DPI) -> bytes:
-    """``fig`` as PNG bytes, reduced to a 256-colour palette.
-
-    Noise-textured images (carpets, b0 slices) barely compress as RGBA; a palette keeps
-    each figure near tens of KB so the single HTML file stays small.
-    """
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    buffer.seek(0)
-    palette = Image.open(buffer).convert("RGB").quantize(colors=256)
-    out = io.BytesIO()
-    palette.save(out, format="PNG", optimize=True)
-    return out.getvalue()
-
-
-def png_data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def mean_b0(series: np.ndarray, bvals: np.ndarray) -> np.ndarray:
@@ -492,23 +466,6 @@ def report_figures(data: SessionQcData, rows: Sequence[QcRow]) -> list[tuple[str
             figure_png(carpet_figure(data)),
         ),
     ]
-
-
-def _cell(value: object) -> str:
-    if isinstance(value, float):
-        return "NaN" if math.isnan(value) else f"{value:.4g}"
-    return html.escape(str(value))
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], classes: Sequence[str] = ()) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join(
-        f"<tr class='{classes[n] if classes else ''}'>"
-        + "".join(f"<td>{_cell(c)}</td>" for c in row)
-        + "</tr>"
-        for n, row in enumerate(rows)
-    )
-    return f"<table><tr>{head}</tr>{body}</table>"
 
 
 def qc_table_html(rows: Sequence[QcRow], unbound: Sequence[Limit]) -> str:
