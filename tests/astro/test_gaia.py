@@ -276,7 +276,10 @@ def test_two_parameter_rows_are_answered_from_colour_only(demo: tuple[pd.DataFra
     assert np.sqrt(np.mean(np.square(errors))) < 1.5 * bundle["colour_teff"]["rms_k"]
     reddened = int(np.flatnonzero(two & rows["ag_gspphot"].isna().to_numpy())[0])
     caveats = predict.sed(bundle, rows.loc[reddened].to_dict(), CUTS)["caveats"]
-    assert caveats[0].startswith("not dereddened")
+    assert caveats[0].startswith("not dereddened") and len(caveats) == 1
+    too_red = rows.loc[reddened].to_dict() | {"bp_rp": bundle["colour_teff"]["colour_max"] + 1.0}
+    flagged = predict.sed(bundle, too_red, CUTS)
+    assert not flagged["in_domain"] and flagged["out_of_domain_reasons"][0].startswith("bp_rp ")
     full = predict.sed(bundle, rows.loc[0].to_dict(), CUTS)
     assert (
         full["solution"] == "colours and parallax" and full["parallax_zero_point"] == photometry.ZPT_APPLIED

@@ -339,19 +339,12 @@ def fit_colour_teff(features: pd.DataFrame, teff_k: np.ndarray) -> dict[str, Any
     }
 
 
-def colour_only_teff(relation: dict[str, Any], features: pd.DataFrame) -> tuple[np.ndarray, list[list[str]]]:
-    """Teff (K) from (BP-RP) alone with a :func:`fit_colour_teff` relation, and caveats per row."""
+def colour_only_teff(relation: dict[str, Any], features: pd.DataFrame) -> np.ndarray:
+    """Teff (K) from (BP-RP) alone with a :func:`fit_colour_teff` relation; NaN where theta <= 0.
+
+    Beyond the relation's fitted colour range this extrapolates: the caller flags it.
+    """
     colour = features["bp_rp"].to_numpy(dtype=np.float64)
     theta = np.polynomial.polynomial.polyval(colour, np.asarray(relation["coefficients"]))
     with np.errstate(divide="ignore", invalid="ignore"):
-        teff = np.where(theta > 0, 5040.0 / theta, np.nan)
-    caveats: list[list[str]] = []
-    for c, dereddened in zip(colour, features["dereddened"].to_numpy() > 0, strict=True):
-        notes = []
-        if not dereddened:
-            notes.append("colour not dereddened (no GSP-Phot extinction): Teff biased cool by reddening")
-        if not relation["colour_min"] <= c <= relation["colour_max"]:
-            fitted = f"[{relation['colour_min']:.2f}, {relation['colour_max']:.2f}]"
-            notes.append(f"(BP-RP)_0 {c:.2f} outside the fitted range {fitted}: extrapolated")
-        caveats.append(notes)
-    return teff, caveats
+        return np.where(theta > 0, 5040.0 / theta, np.nan)

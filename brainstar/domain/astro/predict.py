@@ -102,19 +102,19 @@ def sed(bundle: dict[str, Any], row: dict[str, Any], cuts: photometry.GaiaCuts) 
             )
         if not np.isfinite(feats["bp_rp"].iloc[0]):
             raise ValueError("row has no parallax and no BP-RP colour: nothing to answer from")
-        teff, range_caveats = photometry.colour_only_teff(relation, feats)
+        teff = photometry.colour_only_teff(relation, feats)
         colour, (low, high) = float(feats["bp_rp"].iloc[0]), (relation["colour_min"], relation["colour_max"])
         # The relation's domain is its fitted colour range; its RMS is the uncertainty.
         beyond = (
             []
             if low <= colour <= high
-            else [f"bp_rp {colour:.3g} outside training range [{low:.3g}, {high:.3g}]"]
+            else [f"bp_rp {colour:.3g} outside training range [{low:.3g}, {high:.3g}]: extrapolated"]
         )
         return answer | {
             "teff_k": float(teff[0]),
             "teff_scatter_k": relation["rms_k"],
             "solution": photometry.COLOUR_ONLY,
-            "caveats": caveats + range_caveats[0],
+            "caveats": caveats,
             "uncertainty": {"teff_k": _number(relation["rms_k"])},
             **_flags(beyond),
         }
