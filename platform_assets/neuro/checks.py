@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import dagster as dg
 import numpy as np
 
-from brainstar.domain.neuro import bids, dwi_session
+from brainstar.domain.neuro import bids, dwi_session, masking
 from platform_assets.neuro.assets import bids_session, cohort_table, dti_maps, preprocessed_dwi, raw_session
 from platform_assets.neuro.layout import SessionOutputs, cohort_table_path
 from resources import NeuroQcThresholds, Warehouse
@@ -99,11 +99,10 @@ def preprocessing_qc_gates(
 
 
 def _mask_coverage_result(qc: dict, neuro_qc: NeuroQcThresholds) -> dg.AssetCheckResult:
-    """The ceiling holds only around a whole head, where a mask filling the field of view has taken
-    the air in; a crop wholly inside the brain is expected to be nearly all brain."""
+    """The ceiling holds only where the mask method can overreach (``masking.coverage_has_ceiling``)."""
     low, high = neuro_qc.mask_fraction_min, neuro_qc.mask_fraction_max
     method = qc["mask_method"]
-    if method != "whole_head":
+    if not masking.coverage_has_ceiling(method):
         high = 1.0
     return _result(
         low <= qc["mask_fraction"] <= high,

@@ -12,7 +12,7 @@ import dagster as dg
 import numpy as np
 
 from brainstar.core.atomic import write_text_atomic
-from brainstar.domain.neuro import bids, dwi_session, preprocess
+from brainstar.domain.neuro import bids, dwi_session, masking, preprocess
 from brainstar.domain.neuro import qc_report as pages
 from platform_assets.metadata import markdown_table
 from platform_assets.neuro.layout import SessionOutputs, load_preprocessed
@@ -68,8 +68,8 @@ def write_session_report(
         v1=v1,
     ).in_ras(affine)
     limits, descriptions = _thresholds(neuro_qc)
-    if values.get("mask_method") != "whole_head":
-        limits.pop("mask_fraction_max")  # as in the mask_coverage_plausible check: a crop is all brain
+    if not masking.coverage_has_ceiling(values["mask_method"]):
+        limits.pop("mask_fraction_max")  # as the mask_coverage_plausible check does
     bound, unbound = pages.bind_limits(limits, descriptions, fields)
     rows = pages.qc_rows(values, fields, bound)
     notes = pages.text_rows(values, fields)

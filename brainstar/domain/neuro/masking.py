@@ -62,6 +62,12 @@ class BrainMask(NamedTuple):
     """How the mask was made, for the QC report."""
 
 
+def coverage_has_ceiling(method: str) -> bool:
+    """Whether a mask made by ``method`` can be implausibly large: around a whole head a mask that
+    fills the field of view has taken in air; a crop inside the brain is expected to be nearly all brain."""
+    return method == "whole_head"
+
+
 def brain_mask(data: np.ndarray, bvals: np.ndarray) -> np.ndarray:
     """Boolean (X, Y, Z) brain mask of ``data`` (X, Y, Z, N); see ``brain_mask_with_note``."""
     return brain_mask_with_note(data, bvals).mask
