@@ -126,7 +126,11 @@ def feature_store(
     landing_zone: LandingZone,
     warehouse: Warehouse,
 ) -> dg.MaterializeResult:
-    """Spectral, light-curve and SED feature tables keyed by source id, content-hash versioned."""
+    """Spectral, light-curve and SED feature tables keyed by source id, content-hash versioned.
+
+    Stellar labels come from catalogues landed in astro/catalogs (sppParams, allStar, a lab's own
+    table) before the spec files' ELODIE fits; each row and the metadata say which source gave it.
+    """
     from brainstar.domain.astro import photometry, pipeline
 
     tables = {s: warehouse.file(["astro", n], TABLE_FILE) for s, n in SURVEY_ASSETS.items()}
@@ -137,6 +141,8 @@ def feature_store(
     for modality in MODALITIES:
         metadata[f"{modality}_rows"] = manifest[modality]["rows"]
         metadata[f"{modality}_version"] = manifest[modality]["version"]
+        metadata[f"{modality}_label_sources"] = dg.MetadataValue.json(manifest[modality]["label_sources"])
+    metadata["label_catalogues"] = dg.MetadataValue.json(manifest["label_catalogues"])
     return dg.MaterializeResult(metadata=metadata)
 
 

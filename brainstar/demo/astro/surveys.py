@@ -3,7 +3,8 @@
 ``write_astro_surveys`` is the domain's demo-data writer (brainstar.demo.landing WRITERS):
 SDSS spectra of 500 stars (50 of them observed twice, so grouping by star matters),
 200 Kepler quarters (50 each of transit / eclipsing binary / pulsator / quiet), a
-reference catalogue of light-curve classes (like the KOI and Kepler EB catalogues), and
+reference catalogue of light-curve classes (like the KOI and Kepler EB catalogues), an SSPP
+parameter table (``sppParams``) with adopted labels for about 90 % of the spectra, and
 Gaia ``gaia_source`` rows for the spectroscopic stars plus field stars (every tenth field star
 with a 2-parameter solution: no parallax, no RUWE), in two bulk-download ECSV chunks.
 Spectra have a median continuum S/N per pixel drawn from 15-60 (see ``sdss.SPEC_SNR_RANGE``).
@@ -18,11 +19,12 @@ from typing import Any
 import numpy as np
 from astropy.io import fits
 
-from brainstar.demo.astro import gaia, kepler, sdss
+from brainstar.demo.astro import gaia, kepler, sdss, sspp
 from brainstar.demo.astro.stars import DemoStar, draw_stars
 from brainstar.domain.astro.formats import LABELS_CATALOG, LC_CLASSES
 
 SURVEYS = ("sdss", "kepler", "gaia")
+SSPP_CATALOG = LABELS_CATALOG.parent / sspp.SSPP_FILE  # stellar labels beside the light-curve catalogue
 SDSS_FIBERS_PER_PLATE = 600
 TWO_PARAMETER_EVERY = 10  # every 10th field star has a position-only Gaia solution (no parallax, no RUWE)
 
@@ -109,6 +111,8 @@ def write_astro_surveys(landing_root: Path, seed: int, sizes: DemoSizes = DemoSi
     ]
     gaia.write_gaia_source(root / "gaia", rows)
     lc_truth = _write_lightcurves(root / "kepler", sizes.n_lc_per_class, rng)
+    # Its own random stream, so adding the catalogue changed none of the other demo files.
+    sspp.write_sspp_params(landing_root / SSPP_CATALOG, spectra_truth, np.random.default_rng([seed, 314]))
     kepler.write_labels_catalog(landing_root / LABELS_CATALOG, lc_truth)
     return {
         "sdss": spectra_truth,

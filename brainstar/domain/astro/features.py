@@ -9,6 +9,7 @@ Teff of the matched star as label.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from astropy import units as u
 from astropy.coordinates import SkyCoord
 
 from brainstar.core.atomic import atomic_path
-from brainstar.domain.astro import photometry
+from brainstar.domain.astro import label_catalogues, photometry
 
 MATCH_RADIUS_ARCSEC = 1.0
 VERSION_KEY = b"brainstar.content_version"
@@ -102,11 +103,15 @@ def int64_key(ids: pd.Series | np.ndarray) -> np.ndarray:
     return values.astype(np.uint64).view(np.int64) if values.dtype.kind == "u" else values.astype(np.int64)
 
 
-def spectral_table(spectra: pd.DataFrame, gaia: pd.DataFrame) -> pd.DataFrame:
-    """Spectra with a Gaia ``source_id`` (the specobjid itself when unmatched) and valid labels."""
+def spectral_table(
+    spectra: pd.DataFrame, gaia: pd.DataFrame, catalogues: Sequence[label_catalogues.LabelCatalogue] = ()
+) -> pd.DataFrame:
+    """Spectra with a Gaia ``source_id`` (the specobjid itself when unmatched) and valid labels, taken
+    from the landed label catalogues before the files' ELODIE fits, and their ``label_source``."""
     frame = spectra.drop(columns=["file_size_bytes", "file_mtime_ns"]).copy()
     matched = crossmatch(frame["ra"].to_numpy(), frame["dec"].to_numpy(), gaia)
     frame.insert(0, "source_id", np.where(matched >= 0, matched, int64_key(frame["specobjid"])))
+    frame = label_catalogues.label_spectra(frame, list(catalogues))
     labelled = frame[["teff_k", "logg_cgs", "feh_dex"]].notna().all(axis=1)
     return frame[labelled].sort_values("specobjid").reset_index(drop=True)
 
@@ -122,14 +127,34 @@ def lightcurve_table(lightcurves: pd.DataFrame, labels: pd.DataFrame) -> pd.Data
     return frame.sort_values("kepler_id").reset_index(drop=True)
 
 
-def sed_table(gaia: pd.DataFrame, spectral: pd.DataFrame, cuts: photometry.GaiaCuts) -> pd.DataFrame:
+def star_teff(spectral: pd.DataFrame, star_labels: pd.DataFrame) -> pd.DataFrame:
+    """Teff per Gaia source_id with its ``label_source``: a per-star catalogue's value where there is
+    one, else the mean over the star's labelled spectra (source ``spectra: <their first source>``)."""
+    grouped = spectral.groupby("source_id")
+    from_spectra = pd.DataFrame(
+        {
+            "teff_k": grouped["teff_k"].mean(),
+            label_catalogues.LABEL_SOURCE: "spectra: "
+            + grouped[label_catalogues.LABEL_SOURCE].first().astype(str),
+        }
+    )
+    from_catalogue = star_labels.set_index("source_id")[["teff_k", label_catalogues.LABEL_SOURCE]]
+    return from_catalogue.combine_first(from_spectra).rename_axis("source_id")
+
+
+def sed_table(
+    gaia: pd.DataFrame,
+    spectral: pd.DataFrame,
+    cuts: photometry.GaiaCuts,
+    star_labels: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Gaia rows passing ``cuts``: SED features, what was applied to each row (zero-point, extinction,
-    flux excess: photometry.QUALITY_COLUMNS) and the mean spectroscopic Teff of the star."""
+    flux excess: photometry.QUALITY_COLUMNS) and the star's Teff (:func:`star_teff`)."""
     passing = gaia[cuts.mask(gaia)].drop_duplicates("source_id")
     features = photometry.sed_features(passing)
     frame = pd.concat([passing[["source_id"]], features, photometry.quality(passing)], axis=1)
-    teff = spectral.groupby("source_id")["teff_k"].mean().rename("teff_k")
-    frame = frame.merge(teff, left_on="source_id", right_index=True, how="inner")
+    labels = star_teff(spectral, star_labels if star_labels is not None else label_catalogues.star_labels([]))
+    frame = frame.merge(labels, left_on="source_id", right_index=True, how="inner")
     # The record columns are NaN where nothing was applied; only the model's inputs and label must be there.
     frame = frame.dropna(subset=[*photometry.SED_FEATURES, "teff_k"])
     return frame.sort_values("source_id").reset_index(drop=True)

@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 
 from brainstar.core.atomic import write_json_atomic
-from brainstar.domain.astro import features, ingest, photometry, registry, split, training
+from brainstar.domain.astro import features, ingest, label_catalogues, photometry, registry, split, training
 from brainstar.domain.astro.modalities import CODE_VERSION, MODALITIES
 
 SURVEY_ROWS = {"sdss": ingest.sdss_rows, "kepler": ingest.kepler_rows, "gaia": ingest.gaia_rows}
@@ -63,16 +63,30 @@ def build_feature_store(
     if not labels_csv.is_file():
         raise FileNotFoundError(f"{labels_csv}: light-curve reference catalogue is missing")
     labels = pd.read_csv(labels_csv)
-    spectral = features.spectral_table(spectra_raw, gaia)
+    # Stellar-label catalogues land in the same folder as the light-curve catalogue.
+    catalogues = label_catalogues.read_catalogues(
+        label_catalogues.find_catalogues(labels_csv.parent, exclude=(labels_csv,))
+    )
+    spectral = features.spectral_table(spectra_raw, gaia, catalogues)
     frames = {
         "spectral": spectral,
-        "lightcurve": features.lightcurve_table(kepler_raw, labels),
-        "sed": features.sed_table(gaia, spectral, cuts),
+        "lightcurve": features.lightcurve_table(kepler_raw, labels).assign(
+            **{label_catalogues.LABEL_SOURCE: f"{labels_csv.name} (KIC)"}
+        ),
+        "sed": features.sed_table(gaia, spectral, cuts, label_catalogues.star_labels(catalogues)),
     }
-    manifest: dict[str, Any] = {"cuts": vars(cuts)}
+    manifest: dict[str, Any] = {
+        "cuts": vars(cuts),
+        "label_catalogues": [catalogue.summary() for catalogue in catalogues],
+    }
     for modality, frame in frames.items():
         version = features.write_table(out_dir / f"{modality}.parquet", frame)
-        manifest[modality] = {"rows": len(frame), "version": version, "file": f"{modality}.parquet"}
+        manifest[modality] = {
+            "rows": len(frame),
+            "version": version,
+            "file": f"{modality}.parquet",
+            "label_sources": label_catalogues.source_counts(frame),
+        }
     write_json_atomic(out_dir / "manifest.json", manifest)
     return manifest
 

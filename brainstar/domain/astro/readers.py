@@ -464,3 +464,39 @@ def read_batch(paths: Iterable[Path], reader: Callable[[Path], T]) -> BatchResul
         except SurveyFileError as error:
             failures.append((path.name, error.problem))
     return BatchResult(records, failures)
+
+
+def read_catalogue_table(path: Path) -> pd.DataFrame:
+    """A catalogue file (CSV, ECSV, VOTable or the first table HDU of a FITS file) as a frame.
+
+    Masked and null cells are NaN (numbers) or None (strings); multi-dimensional columns (an
+    APOGEE ``allStar`` has parameter and flag arrays) are left out, since a label is a scalar.
+    """
+    name = path.name.lower()
+    if name.endswith((".fits", ".fit", ".fits.gz")):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # unit strings astropy does not know are not our problem
+                table = Table.read(path, format="fits")
+        except Exception as error:
+            raise SurveyFileError(
+                path, f"not a readable FITS table ({type(error).__name__}: {error})"
+            ) from error
+    else:
+        table = _read_gaia_table(path, _gaia_format(path))
+    scalar = [column for column in table.colnames if table[column].ndim == 1]
+    return pd.DataFrame({column: _catalogue_values(table[column]) for column in scalar})
+
+
+def _catalogue_values(column: Any) -> Any:
+    """Like :func:`_column_values`, but masked integers become nullable Int64, not float64: a Gaia
+    source_id (~4e18) through float64 would lose its last digits and match the wrong star."""
+    data = np.asarray(column)
+    if data.dtype.kind in "iu":
+        mask = np.broadcast_to(np.asarray(getattr(column, "mask", False), dtype=bool), data.shape)
+        values = pd.array(data.astype(np.int64), dtype="Int64")
+        values[mask] = pd.NA
+        return values
+    if data.dtype.kind == "f":
+        return np.asarray(_column_values(column), dtype=np.float64)  # native byte order for pandas
+    return _column_values(column)
