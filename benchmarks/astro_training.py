@@ -1,23 +1,21 @@
 """Training time per astro model on this machine's torch device, next to its scikit-learn baseline.
 
-Builds the full demo landing zone (500 stars with spectra, 200 Kepler quarters, Gaia
-rows) in a temporary folder, ingests it with the pipeline code, and trains each model
-once on the stored split. Reports wall seconds and the held-out primary metric of the
-model and of its baseline (the numbers the promotion gates compare).
+Builds the default demo landing zone (what ``make run`` writes) in a temporary folder with
+``astro_quality.build_demo``, and trains and registers each model once on the stored split,
+as the model assets do. Reports wall seconds and the held-out primary metric of the model and
+of its baseline (the numbers the promotion gates compare), and whether every gate passed.
 """
 
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
 
+from benchmarks.astro_quality import build_demo
 from benchmarks.harness import Table
 from brainstar.core import devices
-from brainstar.core.landing import survey_files
-from brainstar.demo.astro.surveys import write_astro_surveys
-from brainstar.domain.astro import photometry, pipeline
-from brainstar.domain.astro.formats import LABELS_CATALOG
+from brainstar.demo.astro.surveys import DemoSizes
+from brainstar.domain.astro import pipeline, registry
 
 PRIMARY = {"spectral": "teff_k_rmse", "lightcurve": "macro_f1", "sed": "teff_k_rmse"}
 
@@ -29,27 +27,12 @@ def run() -> Table:
         ["model", "train (s)", "epochs", "baseline fit (s)", "metric", "model", "baseline", "gates passed"],
     )
     with tempfile.TemporaryDirectory() as folder:
-        root = Path(folder)
-        landing, warehouse = root / "landing", root / "warehouse"
-        start = time.perf_counter()
-        write_astro_surveys(landing, seed=0)
-        write_s = time.perf_counter() - start
-        tables = {}
-        ingest_s = {}
-        for survey in ("sdss", "kepler", "gaia"):
-            start = time.perf_counter()
-            tables[survey] = warehouse / f"{survey}.parquet"
-            pipeline.ingest_survey(
-                survey, survey_files(landing, survey)[0], tables[survey], root / f"{survey}.json"
-            )
-            ingest_s[survey] = time.perf_counter() - start
-        store = warehouse / "store"
-        pipeline.build_feature_store(tables, landing / LABELS_CATALOG, store, photometry.GaiaCuts())
-        pipeline.make_splits(store, warehouse / "splits.parquet", seed=0)
+        built = build_demo(Path(folder), DemoSizes(), seed=0)
+        warehouse = Path(folder) / "warehouse"
+        # A throw-away MLflow store (SQLite) in the temporary warehouse, whatever the environment names.
+        where = registry.sqlite_location(warehouse)
         for modality in pipeline.MODALITIES:
-            card = pipeline.train_and_register(
-                modality, store, warehouse / "splits.parquet", warehouse / "registry", device
-            )
+            card = pipeline.train_and_register(modality, built["store"], built["splits"], where, device)
             metric = PRIMARY[modality]
             table.add(
                 modality,
@@ -61,9 +44,10 @@ def run() -> Table:
                 card["baseline_metrics"][metric],
                 card["passed"],
             )
-    ingestion = ", ".join(f"{survey} {seconds:.1f} s" for survey, seconds in ingest_s.items())
+    timings = built["timings"]
+    ingestion = ", ".join(f"{s} {timings[f'ingest_{s}_s']:.1f} s" for s in ("sdss", "kepler", "gaia"))
     table.notes.append(
-        f"demo write {write_s:.0f} s; ingestion {ingestion} (sequential here; the three ingestion "
+        f"demo write {timings['write_s']:.0f} s; ingestion {ingestion} (sequential here; the three ingestion "
         "assets are independent and run in parallel under Dagster's multiprocess executor)."
     )
     return table

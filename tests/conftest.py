@@ -7,9 +7,11 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
@@ -17,6 +19,38 @@ from brainstar.demo.landing import write_demo_landing
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
+
+
+# The PostgreSQL server of the `postgres` tests; `.ci/run` sets it in CI.
+TEST_PG_URL_VAR = "BRAINSTAR_TEST_PG_URL"
+DEFAULT_TEST_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture
+def scratch_database() -> Iterator[str]:
+    """A new, empty database for this test; dropped afterwards. Yields its URL.
+
+    Skipped where no server answers, failed in CI (``CI=true``), where the server must be up.
+    """
+    import psycopg2
+
+    admin_url = os.environ.get(TEST_PG_URL_VAR, DEFAULT_TEST_PG_URL)
+    try:
+        admin = psycopg2.connect(admin_url, connect_timeout=5)
+    except psycopg2.OperationalError as error:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL at {admin_url} is unreachable in CI: {error}")
+        pytest.skip(f"no PostgreSQL at {admin_url}: {error}")
+    admin.autocommit = True
+    name = f"brainstar_test_{uuid.uuid4().hex[:12]}"
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlparse(admin_url)._replace(path=f"/{name}").geturl()
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
 
 
 @pytest.fixture(scope="session")

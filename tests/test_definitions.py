@@ -50,7 +50,7 @@ EXPECTED_CHECKS = {
     ("astro/splits", "no_source_in_two_splits"),
     *((f"astro/{m}", gate) for m in MODELS for gate in ("floors", "beats_baseline")),
 }
-EXPECTED_RESOURCES = {"landing_zone", "warehouse", "torch_device", "neuro_qc", "notifier"}
+EXPECTED_RESOURCES = {"landing_zone", "warehouse", "model_registry", "torch_device", "neuro_qc", "notifier"}
 EXPECTED_SENSORS = {
     "neuro_sessions_sensor",
     "neuro_rescan_sensor",

@@ -31,6 +31,7 @@ HEAVY_MODULES = (
     "fastapi",
     "pyarrow",
     "pandas",
+    "mlflow",  # ~1.3 s, and its SQL store as much again: the astro model and promotion steps only
 )
 
 # Runs in a fresh interpreter: a meta-path hook notes, for the first import of each heavy
@@ -92,3 +93,8 @@ def test_the_probe_sees_a_heavy_import() -> None:
     assert (
         heavy_imports_of("brainstar.domain.astro.baselines")["sklearn"] == "brainstar.domain.astro.baselines"
     )
+
+
+def test_the_command_line_loads_no_mlflow() -> None:
+    # `brainstar serve` and the model assets open the registry; `brainstar --help` must not pay for it.
+    assert "mlflow" not in heavy_imports_of("brainstar.cli")

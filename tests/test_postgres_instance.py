@@ -1,13 +1,10 @@
 """The production instance (top-level dagster.yaml) against the real PostgreSQL server.
 
 Runs in CI (`.ci/run` sets BRAINSTAR_TEST_PG_URL); fails there when the server is down,
-and is skipped elsewhere when no server answers.
+and is skipped elsewhere when no server answers (the ``scratch_database`` fixture, tests/conftest.py).
 """
 
-import os
 import shutil
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -21,29 +18,6 @@ from platform_assets.definitions import defs
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.postgres
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-@pytest.fixture
-def scratch_database() -> Iterator[str]:
-    """A new, empty database for this test; dropped afterwards. Yields its URL."""
-    admin_url = os.environ.get("BRAINSTAR_TEST_PG_URL", DEFAULT_URL)
-    try:
-        admin = psycopg2.connect(admin_url, connect_timeout=5)
-    except psycopg2.OperationalError as error:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL at {admin_url} is unreachable in CI: {error}")
-        pytest.skip(f"no PostgreSQL at {admin_url}: {error}")
-    admin.autocommit = True
-    name = f"brainstar_test_{uuid.uuid4().hex[:12]}"
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlparse(admin_url)._replace(path=f"/{name}").geturl()
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 def test_materialization_is_stored_in_postgres(

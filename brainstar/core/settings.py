@@ -65,6 +65,17 @@ def workflow_cron() -> str:
     return os.environ.get(WORKFLOW_CRON_VAR) or DEFAULT_WORKFLOW_CRON
 
 
+MLFLOW_TRACKING_URI_VAR = "BRAINSTAR_MLFLOW_TRACKING_URI"
+
+
+def mlflow_tracking_uri() -> str | None:
+    """The astro model registry's MLflow tracking URI (PostgreSQL in production); None when unset.
+
+    Unset means a SQLite file under the warehouse (``brainstar.domain.astro.registry.location``).
+    """
+    return (os.environ.get(MLFLOW_TRACKING_URI_VAR) or "").strip() or None
+
+
 def ui_url() -> str:
     """Base URL of the Dagster UI: links in notifications, and where ``brainstar trigger/watch`` connect."""
     return (os.environ.get(UI_URL_VAR) or os.environ.get(WEBSERVER_URL_VAR) or DEFAULT_UI_URL).rstrip("/")

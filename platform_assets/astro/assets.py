@@ -19,10 +19,9 @@ from platform_assets.astro.layout import (
     REPORT_FILE,
     SPLITS_FILE,
     TABLE_FILE,
-    registry_root,
 )
 from platform_assets.operations.placement import runs_in
-from resources import LandingZone, TorchDevice, Warehouse
+from resources import LandingZone, ModelRegistry, TorchDevice, Warehouse
 
 GROUP = "astro"
 SURVEY_ASSETS = {"sdss": "sdss_spectra", "kepler": "kepler_lightcurves", "gaia": "gaia_photometry"}
@@ -117,6 +116,10 @@ gaia_photometry = _ingestion_asset(
 class FeatureStoreConfig(dg.Config):
     parallax_over_error_min: float = Field(default=10.0, description="Gaia cut: parallax / error above this.")
     ruwe_max: float = Field(default=1.4, description="Gaia cut: RUWE below this (single-star fit).")
+    flux_excess_sigma_max: float | None = Field(
+        default=3.0,
+        description="Gaia cut: |C*| (corrected BP/RP flux excess) within this many sigma; null: no cut.",
+    )
 
 
 @_astro_asset("feature_store", deps=[sdss_spectra, kepler_lightcurves, gaia_photometry])
@@ -134,7 +137,11 @@ def feature_store(
     from brainstar.domain.astro import photometry, pipeline
 
     tables = {s: warehouse.file(["astro", n], TABLE_FILE) for s, n in SURVEY_ASSETS.items()}
-    cuts = photometry.GaiaCuts(config.parallax_over_error_min, config.ruwe_max)
+    cuts = photometry.GaiaCuts(
+        parallax_over_error_min=config.parallax_over_error_min,
+        ruwe_max=config.ruwe_max,
+        flux_excess_sigma_max=config.flux_excess_sigma_max,
+    )
     out_dir = warehouse.asset_dir(context.asset_key)
     manifest = pipeline.build_feature_store(tables, landing_zone.path / LABELS_CATALOG, out_dir, cuts)
     metadata: dict[str, dg.RawMetadataValue] = {"path": dg.MetadataValue.path(str(out_dir))}
@@ -143,6 +150,7 @@ def feature_store(
         metadata[f"{modality}_version"] = manifest[modality]["version"]
         metadata[f"{modality}_label_sources"] = dg.MetadataValue.json(manifest[modality]["label_sources"])
     metadata["label_catalogues"] = dg.MetadataValue.json(manifest["label_catalogues"])
+    metadata["gaia_cut_failures"] = dg.MetadataValue.json(manifest["gaia_cut_failures"])
     return dg.MaterializeResult(metadata=metadata)
 
 
@@ -184,26 +192,26 @@ def _model_asset(modality: str, description: str) -> dg.AssetsDefinition:
         warehouse: Warehouse,
         torch_device: TorchDevice,
         landing_zone: LandingZone,
+        model_registry: ModelRegistry,
     ) -> dg.MaterializeResult:
         from brainstar.core.atomic import write_text_atomic
         from brainstar.core.figures import png_data_uri
-        from brainstar.domain.astro import figures, pipeline
+        from brainstar.domain.astro import figures, pipeline, registry
 
         store_dir, splits_path = (
             warehouse.asset_dir(feature_store.key),
             warehouse.file(splits.key, SPLITS_FILE),
         )
-        card = pipeline.train_and_register(
-            modality, store_dir, splits_path, registry_root(warehouse), torch_device.device
-        )
+        where = model_registry.location(warehouse)
+        card = pipeline.train_and_register(modality, store_dir, splits_path, where, torch_device.device)
         path = warehouse.write_json(warehouse.file(context.asset_key, CARD_FILE), card)
         # The folded light curves are drawn from the landed files, as ingestion read them.
         kepler_files = (
             {p.name: p for p in landing_zone.survey_files("kepler")[0]} if modality == "lightcurve" else {}
         )
-        report = figures.registered_model_report(
-            modality, card, store_dir, splits_path, registry_root(warehouse), kepler_files
-        )
+        # The report reads the bundle back from the registry: it shows the version as registered.
+        bundle, _ = registry.load_version(where, modality, card["version"])
+        report = figures.registered_model_report(modality, card, store_dir, splits_path, bundle, kepler_files)
         report_path = write_text_atomic(warehouse.file(context.asset_key, MODEL_REPORT_FILE), report.html)
         metrics = {f"test_{k}": float(v) for k, v in card["metrics"].items()}
         baseline = {f"baseline_test_{k}": float(v) for k, v in card["baseline_metrics"].items()}
@@ -216,11 +224,13 @@ def _model_asset(modality: str, description: str) -> dg.AssetsDefinition:
                 "report": dg.MetadataValue.path(str(report_path)),
                 "key_figure": dg.MetadataValue.md(f"![key figure]({png_data_uri(report.key_figure_png)})"),
                 "registry_version": card["version"],
+                "mlflow_run_id": card["run_id"],
                 "gates_passed": card["passed"],
                 "train_wall_seconds": card["train_stats"]["train_seconds"],
                 "baseline_fit_wall_seconds": card["baseline_seconds"],
                 "epochs": card["train_stats"]["epochs"],
                 "data_version": card["data_version"],
+                "label_source": dg.MetadataValue.json(card.get("label_source", {})),
                 **metrics,
                 **baseline,
                 **domain,
@@ -247,17 +257,20 @@ def _promotion_asset(modality: str) -> dg.AssetsDefinition:
         name,
         deps=[upstream],
         kinds=frozenset({"pytorch"}),
-        description=f"Sets the registry production alias to the {modality} model version that passed.",
+        description=f"Points the MLflow alias production at the {modality} version that passed its gates.",
     )
-    def _asset(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    def _asset(
+        context: dg.AssetExecutionContext, warehouse: Warehouse, model_registry: ModelRegistry
+    ) -> dg.MaterializeResult:
         from brainstar.domain.astro import pipeline, registry
 
         card = pipeline.load_card(warehouse.file(upstream.key, CARD_FILE))
-        aliases = registry.promote(registry_root(warehouse), modality, card["version"])
+        aliases = registry.promote(model_registry.location(warehouse), modality, card["version"])
         return dg.MaterializeResult(
             metadata={
                 "model": modality,
                 "production_version": aliases[registry.PRODUCTION],
+                "model_uri": f"models:/{modality}@{registry.PRODUCTION}",
                 "data_version": card["data_version"],
             }
         )

@@ -10,7 +10,7 @@ import pytest
 
 from brainstar.domain.astro import registry
 from platform_assets.astro import assets, checks, layout
-from resources import LandingZone, TorchDevice, Warehouse
+from resources import LandingZone, ModelRegistry, TorchDevice, Warehouse
 from tests.conftest import tree_digest
 
 
@@ -18,6 +18,8 @@ def _run(landing: Path, warehouse: Path, selection: list | None = None) -> dg.Ex
     resources = {
         "landing_zone": LandingZone(root=str(landing)),
         "warehouse": Warehouse(root=str(warehouse)),
+        # The default store: SQLite and artifacts under the warehouse.
+        "model_registry": ModelRegistry(tracking_uri=f"sqlite:///{warehouse.resolve() / 'mlflow.db'}"),
         "torch_device": TorchDevice(requested="cpu"),
     }
     with dg.DagsterInstance.ephemeral() as instance:
@@ -59,17 +61,18 @@ def test_graph_ingests_skips_bad_files_trains_and_promotes_only_passing_models(
     )
     assert evaluations[("astro/splits", "no_source_in_two_splits")]
 
-    root = warehouse / "astro" / "registry"
+    where = registry.sqlite_location(warehouse)
     for modality in ("spectral", "lightcurve", "sed"):
         card = json.loads((warehouse / "astro" / f"{modality}_model" / layout.CARD_FILE).read_text())
-        assert registry.versions(root, modality) == [1]  # recorded whether or not it passed
+        assert registry.versions(where, modality) == [1]  # recorded whether or not it passed
+        assert registry.card(where, modality, 1)["run_id"] == card["run_id"]
         gates_ok = (
             evaluations[(f"astro/{modality}_model", "floors")]
             and evaluations[(f"astro/{modality}_model", "beats_baseline")]
         )
         assert gates_ok == card["passed"]
         # production alias exactly when the gates passed; a failing model is never aliased
-        assert (registry.aliases(root, modality).get("production") == 1) == card["passed"]
+        assert (registry.aliases(where, modality).get("production") == 1) == card["passed"]
         assert (f"astro/promote_{modality}_model" in materialized) == card["passed"]
 
     # Incremental: a second ingestion reads nothing new.

@@ -12,7 +12,7 @@ import pytest
 
 from brainstar.domain.astro import expectations, features
 from platform_assets.astro import assets, checks, layout
-from resources import LandingZone, TorchDevice, Warehouse
+from resources import LandingZone, ModelRegistry, TorchDevice, Warehouse
 
 
 def _evaluate(warehouse: Path, asset: dg.AssetsDefinition, *names: str) -> dict[str, bool]:
@@ -24,6 +24,7 @@ def _evaluate(warehouse: Path, asset: dg.AssetsDefinition, *names: str) -> dict[
             resources={
                 "landing_zone": LandingZone(root=str(warehouse / "landing")),
                 "warehouse": Warehouse(root=str(warehouse)),
+                "model_registry": ModelRegistry(),  # required by the model assets, unused by the checks
                 "torch_device": TorchDevice(requested="cpu"),
             },
             instance=instance,

@@ -139,6 +139,7 @@ def test_folded_curves_read_landed_files_and_fold_at_the_predicted_period(tmp_pa
     assert notes == [
         "no eclipsing_binary light curve in the test set",
         "no pulsator light curve in the test set",
+        "no rotation light curve in the test set",
     ]
     # The transit's folded bins are lowest at phase 0.5: folded at the right period, the dip lines up.
     transit = curves[0]
@@ -200,6 +201,7 @@ def test_page_embeds_every_figure_and_lists_metrics_and_gates() -> None:
             }
         ],
         "n_rows": {"train": 10, "val": 2, "test": 2},
+        "label_source": {"sppParams.fits (plate-mjd-fiber)": 11, "ELODIE (SPECOBJ)": 1},
     }
     page = figures.model_report_html(
         "spectral", card, [("one", "first", pngs[0]), ("two", "second", pngs[1])]
@@ -208,6 +210,7 @@ def test_page_embeds_every_figure_and_lists_metrics_and_gates() -> None:
     for png in pngs:
         assert png_data_uri(png) in page
     assert "80.5" in page and "floor:teff_k_rmse" in page and "FAIL" in page and "a gate failed" in page
+    assert "sppParams.fits (plate-mjd-fiber): 11, ELODIE (SPECOBJ): 1" in page
     uris = re.findall(r"src='data:image/png;base64,([^']+)'", page)
     assert [base64.b64decode(u) for u in uris] == pngs
 

@@ -138,6 +138,12 @@ def test_demo_feature_store_trains_on_sspp_labels_and_records_sources(
         tables, astro_landing / LABELS_CATALOG, tmp_path / "store", photometry.GaiaCuts()
     )
     assert [c["file"] for c in manifest["label_catalogues"]] == [SSPP_CATALOG.name]
+    # Two of the 20 field stars have 2-parameter solutions: no parallax, no RUWE, counted as such.
+    assert (
+        manifest["gaia_cut_failures"]["no RUWE"]
+        == manifest["gaia_cut_failures"]["no parallax_over_error"]
+        == 2
+    )
     spectral_sources = manifest["spectral"]["label_sources"]
     sspp_rows = spectral_sources["sppParams.fits (plate-mjd-fiber)"]
     assert sspp_rows > 0.8 * manifest["spectral"]["rows"]  # about 10 % lack SSPP labels and keep ELODIE's

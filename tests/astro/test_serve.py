@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -25,11 +26,12 @@ MAX_UPLOAD = int(MAX_UPLOAD_MB * 2**20)
 HONEST = {"in_domain", "out_of_domain_reasons", "uncertainty"}  # on every answer, flagged or not
 
 
-def _register(root: Path, name: str, bundle: dict) -> None:
-    # A test registry: these versions are marked as having passed so that the API serves them;
-    # the gates themselves are exercised in test_assets.py.
-    version = registry.register(root, name, bundle, {"passed": True, "gates": []})
-    registry.promote(root, name, version)
+def _register(warehouse: Path, name: str, bundle: dict) -> None:
+    # A test registry (MLflow, SQLite under the warehouse): these versions are marked as having
+    # passed so that the API serves them; the gates themselves are exercised in test_registry.py.
+    where = registry.sqlite_location(warehouse)
+    version = registry.register(where, name, bundle, {"passed": True, "gates": []})
+    registry.promote(where, name, version)
 
 
 def _quick(task: str, x: np.ndarray, y: np.ndarray, config: models.TrainConfig, **kwargs: int) -> dict:
@@ -37,9 +39,10 @@ def _quick(task: str, x: np.ndarray, y: np.ndarray, config: models.TrainConfig, 
 
 
 @pytest.fixture(scope="module")
-def registry_root(tmp_path_factory: pytest.TempPathFactory, astro_template) -> Path:
+def warehouse(tmp_path_factory: pytest.TempPathFactory, astro_template) -> Path:
+    """A warehouse whose MLflow store (mlflow.db, mlruns/) has a production version of each model."""
     landing, _ = astro_template
-    root = tmp_path_factory.mktemp("warehouse") / "astro" / "registry"
+    root = tmp_path_factory.mktemp("warehouse")
     sdss = pd.DataFrame([row for p in survey_files(landing, "sdss")[0][:24] for row in ingest.sdss_rows(p)])
     spectral = _quick(
         "regression",
@@ -50,25 +53,33 @@ def registry_root(tmp_path_factory: pytest.TempPathFactory, astro_template) -> P
     spectral["targets"] = list(inputs.SPECTRAL_TARGETS)
     _register(root, "spectral", spectral)
     lcs = pd.DataFrame([ingest.kepler_rows(p)[0] for p in survey_files(landing, "kepler")[0][:6]])
-    y = np.column_stack([np.arange(6) % 4, np.zeros(6, dtype=int)])
-    lc = _quick("classification", inputs.lc_x(lcs), y, models.TrainConfig(epochs=5), n_classes=4, n_aux=4)
+    n_classes = len(inputs.LC_CLASSES)
+    y = np.column_stack([np.arange(6) % n_classes, np.zeros(6, dtype=int)])
+    config = models.TrainConfig(epochs=5)
+    lc = _quick("classification", inputs.lc_x(lcs), y, config, n_classes=n_classes, n_aux=4)
     lc["classes"] = list(inputs.LC_CLASSES)
     _register(root, "lightcurve", lc)
-    gaia = readers.read_gaia_csv(survey_files(landing, "gaia")[0][0]).head(30)
+    gaia = readers.read_gaia_csv(survey_files(landing, "gaia")[0][0])
+    gaia = gaia[photometry.GaiaCuts().mask(gaia)].head(30)  # distant stars' parallaxes can be negative
     feats = photometry.sed_features(gaia)
-    sed = _quick("regression", feats.to_numpy(), np.linspace(4000, 7000, 30), models.TrainConfig(epochs=5))
+    sed = _quick(
+        "regression", feats.to_numpy(), np.linspace(4000, 7000, len(gaia)), models.TrainConfig(epochs=5)
+    )
     _register(root, "sed", sed)
     return root
 
 
 @pytest.fixture(scope="module")
-def server(registry_root: Path) -> Iterator[str]:
+def server(warehouse: Path) -> Iterator[str]:
     port = free_port()
-    # The click command itself, as `brainstar serve` will run it (default bind 127.0.0.1).
+    # The click command itself, as `brainstar serve` will run it (default bind 127.0.0.1, default
+    # alias production, the MLflow store under --warehouse when no tracking URI is configured).
     code = "from brainstar.cli.astro_command import serve; serve()"
-    warehouse = registry_root.parents[1]
     arguments = ["--port", str(port), "--warehouse", str(warehouse), "--max-upload-mb", str(MAX_UPLOAD_MB)]
-    process = subprocess.Popen([sys.executable, "-c", code, *arguments], cwd=Path(__file__).parents[2])
+    env = {k: v for k, v in os.environ.items() if k != "BRAINSTAR_MLFLOW_TRACKING_URI"}
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, *arguments], cwd=Path(__file__).parents[2], env=env
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -90,7 +101,12 @@ def server(registry_root: Path) -> Iterator[str]:
 @pytest.mark.slow
 def test_predictions_for_each_kind_of_input(server: str, astro_template) -> None:
     landing, _ = astro_template
-    assert httpx.get(f"{server}/health").json()["models"] == {"spectral": 1, "lightcurve": 1, "sed": 1}
+    health = httpx.get(f"{server}/health").json()
+    assert health == {
+        "status": "ok",
+        "alias": "production",
+        "models": {"spectral": 1, "lightcurve": 1, "sed": 1},
+    }
     spec = survey_files(landing, "sdss")[0][-1]
     answer = httpx.post(
         f"{server}/predict/spectrum", files={"file": (spec.name, spec.read_bytes())}, timeout=30
@@ -152,8 +168,8 @@ def test_non_stars_get_422_naming_their_class(tmp_path: Path) -> None:
     frame = pd.DataFrame([ingest.sdss_rows(path)[0] for path in stars])
     config = models.TrainConfig(epochs=2, pca_components=2)
     bundle = _quick("regression", inputs.spectral_x(frame), inputs.spectral_y(frame), config)
-    _register(tmp_path / "registry", "spectral", {**bundle, "targets": list(inputs.SPECTRAL_TARGETS)})
-    client = TestClient(create_app(tmp_path / "registry"))
+    _register(tmp_path / "warehouse", "spectral", {**bundle, "targets": list(inputs.SPECTRAL_TARGETS)})
+    client = TestClient(create_app(registry.sqlite_location(tmp_path / "warehouse")))
 
     def post(path: Path) -> httpx.Response:
         return client.post("/predict/spectrum", files={"file": (path.name, path.read_bytes())})

@@ -77,14 +77,15 @@ def test_failing_versions_are_recorded_but_never_promoted(tmp_path: Path) -> Non
         __import__("torch").device("cpu"),
         models.TrainConfig(epochs=2),
     )
+    where = registry.sqlite_location(tmp_path)
     bad = registry.register(
-        tmp_path, "sed", bundle, {"passed": False, "gates": [{"name": "floor:x", "passed": False}]}
+        where, "sed", bundle, {"passed": False, "gates": [{"name": "floor:x", "passed": False}]}
     )
     with pytest.raises(registry.PromotionRefused, match="floor:x"):
-        registry.promote(tmp_path, "sed", bad)
-    assert registry.aliases(tmp_path, "sed") == {}
-    good = registry.register(tmp_path, "sed", bundle, {"passed": True, "gates": []})
-    assert registry.promote(tmp_path, "sed", good) == {"production": good}
-    loaded, card = registry.load_alias(tmp_path, "sed")
-    assert card["version"] == good == 2 and registry.versions(tmp_path, "sed") == [1, 2]
+        registry.promote(where, "sed", bad)
+    assert registry.aliases(where, "sed") == {}
+    good = registry.register(where, "sed", bundle, {"passed": True, "gates": []})
+    assert registry.promote(where, "sed", good) == {"production": good}
+    loaded, card = registry.load_alias(where, "sed")
+    assert card["version"] == good == 2 and registry.versions(where, "sed") == [1, 2]
     assert set(loaded) >= {"state_dict", "x_mean", "projection"}

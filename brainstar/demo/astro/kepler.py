@@ -17,14 +17,22 @@ from astropy.io import fits
 from astropy.table import Table
 
 from brainstar.core.atomic import atomic_path
-from brainstar.demo.astro import physics
+from brainstar.demo.astro import physics, variability
 from brainstar.demo.astro.fits_template import TemplateWriter
 from brainstar.domain.astro.formats import LABELS_COLUMNS, MISSIONS, lightcurve_columns
 
 KEPLER_BJDREFI = MISSIONS["Kepler"].bjdrefi
-QUALITY_FLAGS = (1, 4, 32, 128, 2048)  # SAP_QUALITY bits set on scattered cadences
-COSMIC_RAY_FLAG = 128  # cosmic ray in the optimal aperture: the flux of those cadences is off
-GAP_FLAG = 65536  # set on the cadences of the data gap, whose flux is NaN
+# SAP_QUALITY bits the demo sets (Kepler Archive Manual, KDMC-10008, table 2-3; the values
+# lightcurves.DEFAULT_QUALITY_BITMASK is built from). TESS files get the same values here.
+ATTITUDE_TWEAK = 1
+SAFE_MODE = 2
+COARSE_POINT = 4
+EARTH_POINT = 8  # the spacecraft turned its antenna to Earth: monthly downlink
+ZERO_CROSSING = 16  # a reaction wheel crossing zero speed: pointing jitter, not masked by default
+DESAT = 32  # reaction-wheel desaturation (momentum dump)
+APERTURE_COSMIC = 128  # cosmic ray in the optimal aperture
+IMPULSIVE_OUTLIER = 2048  # outlier found by PDC
+NO_DATA = 65536  # no flux recorded: the cadence is NaN
 TESS_SECTOR1_START_BTJD = 1325.29  # first cadence of sector 1 (BJD - 2457000)
 TESS_SECTOR_DAYS = 27.88
 TESS_STELLAR_KEYS = (
@@ -357,50 +365,158 @@ def write_tess_lc(folder: Path, lc: TessLightCurve) -> Path:
     )
 
 
+@dataclass(frozen=True)
+class Schedule:
+    """When a mission interrupts or disturbs its photometry, in days from the first cadence."""
+
+    downlinks: tuple[tuple[float, float], ...]  # (earliest, latest) start of each data downlink
+    downlink_days: float  # length of the downlink's gap (Earth point)
+    dump_interval_days: float  # reaction-wheel momentum dumps
+    safe_mode_probability: float  # chance of one safe-mode event in the observation
+
+
+# Kepler quarter: two monthly downlinks (a day at Earth point each), momentum dumps every ~3 d,
+# a safe mode in about one quarter in four. TESS sector: one downlink at perigee, dumps every 2.5 d.
+KEPLER_SCHEDULE = Schedule(((29.0, 33.0), (59.0, 63.0)), 1.0, 3.0, 0.25)
+TESS_SCHEDULE = Schedule(((13.2, 14.2),), 1.0, 2.5, 0.0)
+
+
+@dataclass
+class _Systematics:
+    """Multiplicative instrument signal in SAP_FLUX, what PDC leaves of it, flags and unusable cadences."""
+
+    sap: np.ndarray
+    pdc: np.ndarray
+    quality: np.ndarray
+    no_data: np.ndarray  # bool: no flux recorded (gaps)
+
+
+def _gap_slices(
+    n: int, cadence: float, schedule: Schedule, rng: np.random.Generator
+) -> list[tuple[slice, int]]:
+    """(cadences, quality bits) of each data gap: downlinks and perhaps a safe mode."""
+    gaps = []
+    for low, high in schedule.downlinks:
+        start = int(rng.uniform(low, high) / cadence)
+        gaps.append((slice(start, start + round(schedule.downlink_days / cadence)), EARTH_POINT | NO_DATA))
+    if rng.random() < schedule.safe_mode_probability:
+        start = int(rng.uniform(0.1, 0.9) * n)
+        gaps.append((slice(start, start + round(rng.uniform(1.5, 4.0) / cadence)), SAFE_MODE | NO_DATA))
+    return [(gap, bits) for gap, bits in gaps if gap.start < n]
+
+
+def _ramp(time: np.ndarray, start: float, amplitude: float, timescale: float) -> np.ndarray:
+    """Thermal settling: an exponential that starts at ``start`` (zero before)."""
+    after = time >= start
+    return np.where(after, amplitude * np.exp(-np.clip(time - start, 0.0, None) / timescale), 0.0)
+
+
+def _systematics(
+    time: np.ndarray, cadence: float, schedule: Schedule, rng: np.random.Generator
+) -> _Systematics:
+    """Kepler-like instrument effects on one observation; PDC removes most of each, not all.
+
+    SAP carries a slow trend (differential velocity aberration over the quarter and focus
+    drift), a thermal ramp after the first cadence and after every gap (larger after a safe
+    mode), and a small flux step at each momentum dump; the dump cadence is flagged Desat and
+    the cadences re-acquiring fine point after a gap Coarse point. PDC keeps 5-20 % of the
+    smooth terms and 10-40 % of the ramps and steps.
+    """
+    n = time.size
+    quality = np.zeros(n, dtype=np.int32)
+    no_data = np.zeros(n, dtype=bool)
+    span = (time - time[0]) / max(time[-1] - time[0], cadence)
+    smooth = rng.normal(0, 1e-2) * span + rng.normal(0, 5e-3) * span**2
+    smooth += rng.uniform(0, 5e-4) * np.sin(
+        2 * np.pi * (time - time[0]) / rng.uniform(10.0, 40.0) + rng.uniform(0, 6.3)
+    )
+    ramps = _ramp(time, time[0], rng.choice([-1, 1]) * rng.uniform(1e-3, 5e-3), rng.uniform(0.5, 2.0))
+    for gap, bits in _gap_slices(n, cadence, schedule, rng):
+        quality[gap] |= bits
+        no_data[gap] = True
+        resume = min(gap.stop, n - 1)
+        quality[resume : resume + int(rng.integers(2, 5))] |= COARSE_POINT
+        strength = 3.0 if bits & SAFE_MODE else 1.0
+        amplitude = rng.choice([-1, 1]) * strength * rng.uniform(1e-3, 5e-3)
+        ramps += _ramp(time, time[resume], amplitude, strength * rng.uniform(0.5, 1.5))
+    steps = np.zeros(n)
+    for dump_time in np.arange(
+        time[0] + rng.uniform(0, schedule.dump_interval_days), time[-1], schedule.dump_interval_days
+    ):
+        index = int(np.searchsorted(time, dump_time))
+        quality[index] |= DESAT
+        steps[index:] += rng.normal(0, 2e-4)
+    for _ in range(int(rng.integers(0, 3))):  # attitude tweaks: a flagged cadence and a small step
+        index = int(rng.integers(0, n))
+        quality[index] |= ATTITUDE_TWEAK
+        steps[index:] += rng.normal(0, 3e-4)
+    kept_smooth, kept_ramps = rng.uniform(0.05, 0.2), rng.uniform(0.1, 0.4)
+    sap = 1.0 + smooth + ramps + steps
+    pdc = 1.0 + kept_smooth * smooth + kept_ramps * (ramps + steps)
+    return _Systematics(sap, pdc, quality, no_data)
+
+
+def _outliers(relative: np.ndarray, quality: np.ndarray, noise_rel: float, rng: np.random.Generator) -> None:
+    """Cosmic rays (flagged ApertureCosmic), impulsive outliers (flagged) and a few unflagged ones, in place.
+
+    Zero-crossing episodes (flagged, not masked by default) get extra pointing jitter.
+    """
+    n = relative.size
+    cosmic = rng.random(n) < 0.005
+    quality[cosmic] |= APERTURE_COSMIC
+    relative[cosmic] += rng.uniform(5, 20, int(cosmic.sum())) * noise_rel
+    impulsive = rng.random(n) < 0.002
+    quality[impulsive] |= IMPULSIVE_OUTLIER
+    relative[impulsive] += rng.choice([-1, 1], int(impulsive.sum())) * rng.uniform(5, 15) * noise_rel
+    unflagged = rng.random(n) < 0.001  # for the clipping to catch
+    relative[unflagged] += 10 * noise_rel
+    for _ in range(int(rng.integers(1, 4))):
+        start = int(rng.integers(0, n))
+        episode = slice(start, start + int(rng.integers(8, 30)))
+        quality[episode] |= ZERO_CROSSING
+        relative[episode] += rng.normal(0, noise_rel, relative[episode].size)
+
+
 @dataclass
 class _Simulated:
-    relative: np.ndarray  # flux / mean, NaN in the gap
+    relative: np.ndarray  # PDCSAP flux / mean, NaN in the gaps
+    sap_relative: np.ndarray  # SAP flux / the PDC mean: FLFRCSAP of the star, uncorrected systematics
     quality: np.ndarray
     noise_rel: float
-    period: float
-    extra: dict[str, float]
+    variable: variability.Variable
+    magnitude: float
 
 
 def _simulate(
-    time: np.ndarray, kind: str, magnitude: float, gap_cadences: int, rng: np.random.Generator
+    time: np.ndarray, kind: str, magnitude: float, schedule: Schedule, rng: np.random.Generator
 ) -> _Simulated:
-    """Relative flux of one variability class with systematics, flags, a gap and outliers."""
+    """Relative flux of one variability class with stellar noise, systematics, flags, gaps and outliers."""
     n = time.size
-    period = physics.draw_period(kind, rng)
-    signal, extra = physics.lightcurve_signal(time, kind, period, rng)
+    cadence = float(np.median(np.diff(time))) if n > 1 else physics.KEPLER_CADENCE_DAYS
     magnitude = float(rng.uniform(11.0, 15.0)) if np.isnan(magnitude) else magnitude
     noise_rel = 50e-6 * 10 ** (0.2 * (magnitude - 11.0))
-    span = (time - time[0]) / (time[-1] - time[0])
-    trend = 1.0 + rng.normal(0, 2e-3) * span + rng.normal(0, 2e-3) * span**2
-    trend -= rng.uniform(0, 3e-3) * np.exp(-(time - time[0]) / 0.7)  # thermal settling after a gap
-    variability = rng.uniform(30e-6, 300e-6) * physics.red_noise(n, rng.uniform(50, 150), rng)
-    rel = signal * trend * (1.0 + variability) + rng.normal(0, noise_rel, n)
-    quality = np.zeros(n, dtype=np.int32)
-    flagged = rng.random(n) < 0.01
-    quality[flagged] = rng.choice(QUALITY_FLAGS, size=int(flagged.sum()))
-    rel[quality == COSMIC_RAY_FLAG] += rng.uniform(5, 20) * noise_rel
-    gap_start = int(rng.integers(n // 3, 2 * n // 3))
-    gap = slice(gap_start, gap_start + gap_cadences)
-    quality[gap] |= GAP_FLAG
-    rel[gap] = np.nan
-    cosmic = rng.random(n) < 0.002  # a few unflagged outliers, for the clipping to catch
-    rel[cosmic] += 10 * noise_rel
-    return _Simulated(rel, quality, noise_rel, period, {"magnitude": magnitude, **extra})
+    variable = variability.draw_variable(kind, time, noise_rel, rng)
+    signal = variability.observe(variable, time, cadence)
+    granulation = rng.uniform(20e-6, 100e-6) * variability.red_noise(n, rng.uniform(2, 12), rng)
+    activity = rng.uniform(20e-6, 150e-6) * variability.red_noise(n, rng.uniform(50, 150), rng)
+    astrophysical = signal * (1.0 + granulation + activity)
+    instrument = _systematics(time, cadence, schedule, rng)
+    white = rng.normal(0, noise_rel, n)
+    rel = astrophysical * instrument.pdc + white
+    sap = APERTURE_CARDS["FLFRCSAP"] * astrophysical * instrument.sap + white
+    _outliers(rel, instrument.quality, noise_rel, rng)
+    rel[instrument.no_data] = np.nan
+    sap[instrument.no_data] = np.nan
+    return _Simulated(rel, sap, instrument.quality, noise_rel, variable, magnitude)
 
 
-def _truth(kind: str, simulated: _Simulated) -> dict[str, Any]:
-    extra = {k: v for k, v in simulated.extra.items() if k != "magnitude"}
-    periodic = kind != "quiet"
+def _truth(simulated: _Simulated) -> dict[str, Any]:
+    variable = simulated.variable
     return {
-        "class": kind,
-        "period_days": simulated.period if periodic else None,
+        "class": variable.kind,
+        "period_days": variable.period_days,
         "noise_ppm": simulated.noise_rel * 1e6,
-    } | extra
+    } | variable.truth
 
 
 def kepler_lightcurve(
@@ -409,25 +525,23 @@ def kepler_lightcurve(
     """One quarter (4354 cadences) of one variability class, with systematics, gaps and flags."""
     n = physics.KEPLER_N_CADENCES
     time = 169.765 + physics.KEPLER_CADENCE_DAYS * np.arange(n)
-    simulated = _simulate(time, kind, np.nan, 48, rng)
-    kepmag = simulated.extra["magnitude"]
+    simulated = _simulate(time, kind, np.nan, KEPLER_SCHEDULE, rng)
+    kepmag = simulated.magnitude
     flux0 = 2e5 * 10 ** (-0.4 * (kepmag - 12.0))
-    span = (time - time[0]) / (time[-1] - time[0])
-    flux = flux0 * simulated.relative
     lc = KeplerLightCurve(
         kepler_id=kepler_id,
         timestamp="2009259160929",
         quarter=2,
         time_bkjd=time,
-        pdcsap_flux=flux,
+        pdcsap_flux=flux0 * simulated.relative,
         pdcsap_flux_err=np.full(n, flux0 * simulated.noise_rel),
-        sap_flux=flux * (1.0 + 1e-3 * span),
+        sap_flux=flux0 * simulated.sap_relative,
         sap_quality=simulated.quality,
         ra_deg=float(rng.uniform(280.0, 300.0)),
         dec_deg=float(rng.uniform(36.0, 52.0)),
         stellar={"KEPMAG": kepmag, "TEFF": float(rng.uniform(4500, 6500)), "LOGG": 4.4, "FEH": 0.0},
     )
-    return lc, _truth(kind, simulated)
+    return lc, _truth(simulated)
 
 
 def tess_lightcurve(
@@ -438,9 +552,8 @@ def tess_lightcurve(
     n = int(TESS_SECTOR_DAYS / cadence) if n_cadences is None else n_cadences
     time = TESS_SECTOR1_START_BTJD + cadence * np.arange(n)
     tessmag = float(rng.uniform(7.0, 11.0))
-    simulated = _simulate(time, kind, tessmag + 4.0, round(1.0 / cadence), rng)  # ~Kepler-like S/N
+    simulated = _simulate(time, kind, tessmag + 4.0, TESS_SCHEDULE, rng)  # ~Kepler-like S/N
     flux0 = 1.5e4 * 10 ** (-0.4 * (tessmag - 10.0))  # e-/s of a Tmag 10 star: 15,000
-    flux = flux0 * simulated.relative
     lc = TessLightCurve(
         tic_id=tic_id,
         timestamp="2018206045859",
@@ -448,15 +561,15 @@ def tess_lightcurve(
         camera=int(rng.integers(1, 5)),
         ccd=int(rng.integers(1, 5)),
         time_btjd=time,
-        pdcsap_flux=flux,
+        pdcsap_flux=flux0 * simulated.relative,
         pdcsap_flux_err=np.full(n, flux0 * simulated.noise_rel),
-        sap_flux=flux * 0.98,  # the optimal aperture catches ~98 % of the star (FLFRCSAP)
+        sap_flux=flux0 * simulated.sap_relative,
         quality=simulated.quality,
         ra_deg=float(rng.uniform(0.0, 360.0)),
         dec_deg=float(rng.uniform(-90.0, -30.0)),  # sector 1 looked at the southern ecliptic
         stellar=_tic_values(tessmag, rng),
     )
-    return lc, _truth(kind, simulated)
+    return lc, _truth(simulated)
 
 
 def _tic_values(tessmag: float, rng: np.random.Generator) -> dict[str, float]:

@@ -20,13 +20,26 @@ from brainstar.demo.astro import physics
 from brainstar.demo.astro.fits_template import TemplateWriter
 from brainstar.demo.astro.stars import DemoStar
 from brainstar.domain.astro.formats import SPECOBJ_COLUMNS, SPZLINE_COLUMNS, SdssSpectrum
+from brainstar.domain.astro.spectra import NOMINAL_WDISP
 
 SDSS_BUNIT = "1E-17 erg/cm^2/s/Ang"
-SPEC_SNR_RANGE = (15.0, 60.0)
+# Median S/N per native pixel of the demo's stellar spectra: uniform over this range, so that
+# about half reach S/N 50 (the quality floors are set there) and a tenth lie below 20.
+SPEC_SNR_RANGE = (10.0, 100.0)
+# Line-spread function sigma (native pixels, the COADD wdisp column): most fibres have SDSS's
+# nominal resolution; LOW_RES_SHARE of spectra (a defocused plate, a worn spectrograph) are worse.
+NOMINAL_WDISP_RANGE = (0.9, 1.3)
+LOW_RES_WDISP_RANGE = (1.6, 2.5)
+LOW_RES_SHARE = 0.12
+# Noise: var = (object + sky + read) / gain, object and sky in flux units (photon noise), read
+# noise as the flux READ_NOISE_SHARE^2 x median(object + sky), the gain (counts per flux unit)
+# solved so that the median object S/N is the drawn one. The sky continuum relative to the
+# object's median is log-uniform: bright targets barely see it, faint ones are sky dominated.
+SKY_TO_OBJECT_RANGE = (0.05, 1.0)
+READ_NOISE_SHARE = 0.15
 RV_SIGMA_KMS = 40.0  # radial-velocity spread of the demo stars (a disc population)
 LABEL_NOISE = {"teff_k": 30.0, "logg_cgs": 0.05, "feh_dex": 0.03}
 NOSKY_BIT, BRIGHTSKY_BIT = 1 << 22, 1 << 23
-SKY_LINES_A = (5578.5, 6301.7, 6365.5)
 RUN2D = "26"  # SDSS-I/II plates reduced for DR8+
 # Templates of the best fit (idlspec2d eigenspectra files), by CLASS.
 TEMPLATE_FILES = {
@@ -102,10 +115,14 @@ def _coadd_columns(spec: SdssSpectrum) -> list[fits.Column]:
         fits.Column("ivar", "E", array=spec.ivar.astype(np.float32)),
         fits.Column("and_mask", "J", array=mask),
         fits.Column("or_mask", "J", array=mask),
-        fits.Column("wdisp", "E", array=np.full(flux.size, 1.1, np.float32)),
-        fits.Column("sky", "E", array=np.zeros(flux.size, np.float32)),
+        fits.Column("wdisp", "E", array=_or_default(spec.wdisp, NOMINAL_WDISP, flux.size)),
+        fits.Column("sky", "E", array=_or_default(spec.sky, 0.0, flux.size)),
         fits.Column("model", "E", array=(flux if spec.model is None else spec.model).astype(np.float32)),
     ]
+
+
+def _or_default(values: np.ndarray | None, default: float, size: int) -> np.ndarray:
+    return np.full(size, default, np.float32) if values is None else values.astype(np.float32)
 
 
 def _summary_columns(omit: Iterable[str]) -> list[tuple[str, str]]:
@@ -154,24 +171,52 @@ def write_sdss_spec(folder: Path, spec: SdssSpectrum, omit: Iterable[str] = ()) 
     )
 
 
+# O I, Na I and OH night-sky emission (vacuum A); the first three leave residuals and are masked
+# (BRIGHTSKY), the others only add noise (Na I would otherwise mask every star's Na D).
+SKY_EMISSION_A = (5578.5, 6301.7, 6365.5, 5891.6, 6865.0, 7246.0, 7341.0, 7794.0, 7914.0, 7993.0)
+SKY_EMISSION_A += (8344.6, 8399.2, 8430.2, 8465.4, 8885.8, 8919.6, 8943.4, 8988.4, 9001.4)
+
+
+def sky_spectrum(loglam: np.ndarray, level: float) -> np.ndarray:
+    """Night sky in flux units: a continuum rising to the red with median ``level``, plus emission lines."""
+    wave = 10.0**loglam
+    sky = (wave / 6000.0) ** 1.5
+    for line in SKY_EMISSION_A:
+        sky += (4.0 if line > 6800.0 else 8.0) * np.exp(-0.5 * ((wave - line) / 1.2) ** 2)
+    return level * sky / np.median(sky)
+
+
 def _observe(
     clean: np.ndarray, loglam: np.ndarray, snr: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, ...]:
-    """(flux, ivar, and_mask) of a noise-free coadd: Poisson-like noise, bright sky lines, dead pixels."""
-    sigma = np.median(clean) / snr * np.sqrt(np.clip(clean / np.median(clean), 0.05, None))
+    """(flux, ivar, and_mask, sky) of a noise-free coadd: photon noise of object and sky plus read
+    noise, ivar from that variance, sky-subtraction residuals at the bright lines, dead pixels."""
+    level = float(np.median(clean))
+    sky = sky_spectrum(loglam, level * float(np.exp(rng.uniform(*np.log(SKY_TO_OBJECT_RANGE)))))
+    # Counts per flux unit chosen so that median(clean / sigma) = snr (the gain scales out of the ratio).
+    read = READ_NOISE_SHARE**2 * float(np.median(clean + sky))
+    shape = clean / np.sqrt(clean + sky + read)
+    gain = (snr / float(np.median(shape))) ** 2
+    sigma = np.sqrt((clean + sky + read) / gain)
     flux = clean + rng.normal(0.0, 1.0, clean.size) * sigma
     ivar = 1.0 / sigma**2
     and_mask = np.zeros(clean.size, dtype=np.int32)
     wave = 10.0**loglam
-    for line in SKY_LINES_A:
-        sky = np.abs(wave - line) < 3.0
-        and_mask[sky] |= BRIGHTSKY_BIT
-        flux[sky] += 20.0 * sigma[sky] * rng.uniform(0.5, 1.5)
+    for line in SKY_EMISSION_A[:3]:
+        bright = np.abs(wave - line) < 3.0
+        and_mask[bright] |= BRIGHTSKY_BIT
+        flux[bright] += 20.0 * sigma[bright] * rng.uniform(0.5, 1.5)
     dead = rng.random(clean.size) < 0.005
     and_mask[dead] |= NOSKY_BIT
     ivar[dead] = 0.0
     flux[dead] = 0.0
-    return flux, ivar, and_mask
+    return flux, ivar, and_mask, sky
+
+
+def draw_wdisp(rng: np.random.Generator) -> float:
+    """Line-spread sigma (native pixels) at mid-spectrum: nominal, or low resolution for LOW_RES_SHARE."""
+    low = rng.random() < LOW_RES_SHARE
+    return float(rng.uniform(*(LOW_RES_WDISP_RANGE if low else NOMINAL_WDISP_RANGE)))
 
 
 def _specobjid(plate: int, mjd: int, fiber: int) -> int:
@@ -228,7 +273,7 @@ def _pipeline_columns(
         "SPECTROFLUX_IVAR": [i / k**2 if k else 0.0 for i, k in zip(spectro_ivar, to_nmgy, strict=True)],
         "SPECTROSYNFLUX": [m * k for m, k in zip(synthetic, to_nmgy, strict=True)],
         "SPECTROSYNFLUX_IVAR": [i / k**2 if k else 0.0 for i, k in zip(spectro_ivar, to_nmgy, strict=True)],
-        "SPECTROSKYFLUX": [0.0] * 5,  # the demo coadds are sky-subtracted to zero
+        "SPECTROSKYFLUX": [0.0] * 5,  # set from the sky model once it is known (_add_instrument)
         "ANYANDMASK": int(np.bitwise_or.reduce(and_mask)),
         "ANYORMASK": int(np.bitwise_or.reduce(and_mask)),
     }
@@ -386,20 +431,23 @@ def sdss_spectrum(
     rng: np.random.Generator,
     rv_kms: float | None = None,
     snr: float | None = None,
+    wdisp: float | None = None,
 ) -> tuple[SdssSpectrum, dict[str, float]]:
     """A noisy, masked coadd of ``star`` with its SPECOBJ row; returns (spectrum, truth).
 
-    ``rv_kms`` and ``snr`` are drawn (N(0, RV_SIGMA_KMS), U(SPEC_SNR_RANGE)) unless given.
+    ``rv_kms``, ``snr`` (median S/N per native pixel) and ``wdisp`` (line-spread sigma in native
+    pixels) are drawn (N(0, RV_SIGMA_KMS), U(SPEC_SNR_RANGE), :func:`draw_wdisp`) unless given.
     SPECOBJ Z is the true velocity / c, as the pipeline's redshift of a star is.
     """
     loglam = physics.sdss_loglam()
     rv = float(rng.normal(0.0, RV_SIGMA_KMS)) if rv_kms is None else float(rv_kms)
-    continuum, absorption = physics.model_spectrum(star.params, loglam, rv)
+    wdisp = draw_wdisp(rng) if wdisp is None else float(wdisp)
+    continuum, absorption = physics.model_spectrum(star.params, loglam, rv, wdisp)
     response = 1.0 + 0.15 * np.sin((loglam - 3.58) * 9.0 + rng.uniform(0, 6.28))  # flux calibration
     scale = float(10 ** rng.uniform(1.0, 2.0))
     clean = scale * continuum * response * absorption
     snr = float(rng.uniform(*SPEC_SNR_RANGE)) if snr is None else float(snr)
-    flux, ivar, and_mask = _observe(clean, loglam, snr, rng)
+    flux, ivar, and_mask, sky = _observe(clean, loglam, snr, rng)
     labels = {key: getattr(star.params, key) + rng.normal(0, err) for key, err in LABEL_NOISE.items()}
     elodie = {
         "ELODIE_SPTYPE": physics.spectral_type(star.params.teff_k),
@@ -421,9 +469,24 @@ def sdss_spectrum(
         ("STAR", physics.spectral_type(star.params.teff_k), rv / physics.C_KMS),
         elodie,
     )
-    return spec, {"source_id": star.source_id, "snr": snr, "rv_kms": rv, **vars(star.params)}
+    _add_instrument(spec, sky, wdisp)
+    truth = {"source_id": star.source_id, "snr": snr, "rv_kms": rv, "wdisp": wdisp, **vars(star.params)}
+    return spec, truth
 
 
+def _add_instrument(spec: SdssSpectrum, sky: np.ndarray, wdisp: float) -> None:
+    """The COADD sky and wdisp columns, and SPECOBJ's sky flux in the ugriz bands (nanomaggies)."""
+    spec.sky = sky
+    spec.wdisp = np.full(spec.loglam.size, wdisp)
+    wave = 10.0**spec.loglam
+    good = (spec.ivar > 0) & np.isfinite(spec.flux)
+    means, _ = _band_stats(wave, sky, np.ones_like(sky), good)
+    centres = [0.5 * (low + high) for low, high in UGRIZ_A]
+    spec.summary["SPECTROSKYFLUX"] = [_nanomaggies(m, c) for m, c in zip(means, centres, strict=True)]
+
+
+GALAXY_DISPERSION_KMS = 150.0  # stellar velocity dispersion of the demo galaxies
+NATIVE_PIXEL_KMS = physics.C_KMS * np.log(10.0) * physics.SDSS_DLOGLAM  # 69 km/s
 # Emission lines of the non-stellar demo objects: (vacuum rest A, relative strength, sigma in km/s).
 GALAXY_EMISSION = (
     (3728.5, 1.0, 120.0),
@@ -458,8 +521,10 @@ def nonstellar_spectrum(
     wave = 10.0**loglam
     if object_class == "GALAXY":
         z = float(rng.uniform(0.03, 0.2))
+        # Its stars' velocity dispersion broadens the absorption lines beyond the instrument's.
+        broadening = float(np.hypot(NOMINAL_WDISP, GALAXY_DISPERSION_KMS / NATIVE_PIXEL_KMS))
         continuum, absorption = physics.model_spectrum(
-            physics.StellarParams(4800.0, 2.5, 0.0), loglam - np.log10(1 + z)
+            physics.StellarParams(4800.0, 2.5, 0.0), loglam - np.log10(1 + z), wdisp=broadening
         )
         base, lines, subclass = 20.0 * continuum * absorption, GALAXY_EMISSION, "STARFORMING"
     elif object_class == "QSO":
@@ -473,8 +538,9 @@ def nonstellar_spectrum(
         sigma = centre * sigma_kms / physics.C_KMS
         clean += strength * float(np.median(base)) * np.exp(-0.5 * ((wave - centre) / sigma) ** 2)
     snr = float(rng.uniform(*SPEC_SNR_RANGE))
-    flux, ivar, and_mask = _observe(clean, loglam, snr, rng)
+    flux, ivar, and_mask, sky = _observe(clean, loglam, snr, rng)
     spec = _assemble(
         plate, mjd, fiber, position, (loglam, flux, ivar, and_mask), clean, (object_class, subclass, z), {}
     )
+    _add_instrument(spec, sky, NOMINAL_WDISP)
     return spec, {"class": object_class, "z": z, "snr": snr}

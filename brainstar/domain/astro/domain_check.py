@@ -16,8 +16,8 @@ Method, and why:
     (pure noise, an emission line, a broken colour identity such as bp_rp != bp_g + g_rp),
     which a projection-based model would otherwise answer without noticing.
 
-  Full-space Mahalanobis is not used: spectra have ~2000 pixels and light curves 109
-  features against a few hundred rows, so the full covariance is singular.
+  Full-space Mahalanobis is not used: spectra have ~2000 pixels against a few hundred rows,
+  so the full covariance is singular.
 
 * Thresholds are the 99th percentiles of **out-of-fold** distances: the basis is refitted
   on 4/5 of the reference rows and the held-out fifth measured, five times. Distances of

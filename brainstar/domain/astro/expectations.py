@@ -36,7 +36,7 @@ SUITES: dict[str, tuple[Rule, ...]] = {
         Rule("unique", "kepler_id"),
         Rule("in_set", "label_class", values=tuple(inputs.LC_CLASSES)),
         Rule("between", "bls_period_days", 0.4, 16.0),
-        Rule("between", "ls_period_days", 0.05, 11.0),
+        Rule("between", "ls_period_days", 0.04, 31.0),  # periods.LS_PERIOD_RANGE_DAYS
         Rule("between", "n_cadences", 1000, 100000),
         Rule("not_null", "bls_sde"),
     ),

@@ -38,6 +38,14 @@ LC_SCALARS = (
     "norm_std",
     "flat_std",
     "noise_mad",
+    "ls_coherence",
+    "ls2_coherence",
+    "ls_half_difference",
+    "ls_second_power",
+    "ls_second_ratio",
+    "norm_skew",
+    "secondary_snr",
+    "binned_excess",
 )
 
 
@@ -130,15 +138,14 @@ def lightcurve_table(lightcurves: pd.DataFrame, labels: pd.DataFrame) -> pd.Data
 def star_teff(spectral: pd.DataFrame, star_labels: pd.DataFrame) -> pd.DataFrame:
     """Teff per Gaia source_id with its ``label_source``: a per-star catalogue's value where there is
     one, else the mean over the star's labelled spectra (source ``spectra: <their first source>``)."""
+    source = label_catalogues.LABEL_SOURCE
+    if source not in spectral.columns:  # a spectral table from before label sources were recorded
+        spectral = spectral.assign(**{source: "not recorded"})
     grouped = spectral.groupby("source_id")
     from_spectra = pd.DataFrame(
-        {
-            "teff_k": grouped["teff_k"].mean(),
-            label_catalogues.LABEL_SOURCE: "spectra: "
-            + grouped[label_catalogues.LABEL_SOURCE].first().astype(str),
-        }
+        {"teff_k": grouped["teff_k"].mean(), source: "spectra: " + grouped[source].first().astype(str)}
     )
-    from_catalogue = star_labels.set_index("source_id")[["teff_k", label_catalogues.LABEL_SOURCE]]
+    from_catalogue = star_labels.set_index("source_id")[["teff_k", source]]
     return from_catalogue.combine_first(from_spectra).rename_axis("source_id")
 
 

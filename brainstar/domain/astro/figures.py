@@ -422,11 +422,15 @@ def model_report_html(
     title = f"{modality} model, registry version {card.get('version', '?')}"
     verdict = "every gate passed" if card.get("passed") else "a gate failed: not promoted"
     n_rows = ", ".join(f"{k} {v}" for k, v in card.get("n_rows", {}).items())
+    sources = (
+        ", ".join(f"{source}: {n}" for source, n in card.get("label_source", {}).items()) or "not recorded"
+    )
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
         f"<p><b>{html.escape(verdict)}</b>; rows: {html.escape(n_rows)}; data version "
-        f"{html.escape(str(card.get('data_version', '?')))}.</p>{note_html}"
+        f"{html.escape(str(card.get('data_version', '?')))}.</p>"
+        f"<p>Labels learned from (training and validation rows): {html.escape(sources)}.</p>{note_html}"
         f"<h2>Held-out metrics</h2>{html_table(['metric', 'model', 'baseline'], metric_rows)}"
         f"<h2>Gates</h2>{gate_table}{domain_html}{figure_html}</body></html>"
     )
@@ -492,13 +496,12 @@ def registered_model_report(
     card: Mapping[str, Any],
     store_dir: Path,
     splits_path: Path,
-    registry_root: Path,
+    bundle: dict[str, Any],
     kepler_files: Mapping[str, Path] | None = None,
 ) -> ModelReport:
-    """:func:`build_model_report` for the registry version ``card`` records, on the stored split."""
+    """:func:`build_model_report` for the registry version ``card`` records (its ``bundle``,
+    as :func:`brainstar.domain.astro.registry.load_version` returns it), on the stored split."""
     frame, _ = features.read_table(store_dir / f"{modality}.parquet")
-    # The registry's layout (registry.py): <root>/<model>/versions/<n>/model.pt.
-    bundle = models.load_bundle(registry_root / modality / "versions" / str(card["version"]) / "model.pt")
     return build_model_report(
         modality, card, frame, split_labels(splits_path, modality), bundle, kepler_files
     )

@@ -25,7 +25,8 @@ import numpy as np
 
 LABELS_CATALOG = Path("astro") / "catalogs" / "kepler_variability_labels.csv"
 LABELS_COLUMNS = ("kepid", "class", "period_days")  # period_days is empty for non-periodic classes
-LC_CLASSES = ("transit", "eclipsing_binary", "pulsator", "quiet")  # values of the catalogue's class
+# Values of the catalogue's class; pulsator: RR Lyrae and delta Scuti stars, rotation: spot modulation.
+LC_CLASSES = ("transit", "eclipsing_binary", "pulsator", "rotation", "quiet")
 
 # SDSS-I/II SPECOBJ row of a DR8+ spec file (a copy of the specObj-dr9 row): (TTYPE, TFORM), in
 # file order. Fourteen columns are arrays (OBJID[5], TCOLUMN[10], THETA[10], SN_MEDIAN[5],
@@ -262,6 +263,9 @@ class SdssSpectrum:
     summary: dict[str, Any] = field(default_factory=dict)
     lines: list[dict[str, Any]] = field(default_factory=list)
     model: np.ndarray | None = None  # COADD "model": the pipeline's best fit, (n_pix,)
+    # COADD "wdisp": line-spread function sigma in native pixels (1e-4 dex), (n_pix,); None: not in the file.
+    wdisp: np.ndarray | None = None
+    sky: np.ndarray | None = None  # COADD "sky": the subtracted sky, same unit as flux, (n_pix,)
 
     @property
     def filename(self) -> str:

@@ -175,31 +175,57 @@ def check_stellar(
     return v, source
 
 
+def resolution_note(wdisp: np.ndarray | None) -> str | None:
+    """What the resolution step could not do as designed for this file, or None."""
+    if wdisp is None:
+        return (
+            f"no COADD wdisp column: the SDSS nominal line-spread sigma ({spectra.NOMINAL_WDISP} pixels) "
+            f"assumed when degrading to the common {spectra.TARGET_WDISP}"
+        )
+    worst = float(np.median(spectra.usable_wdisp(wdisp, wdisp.size)))
+    if worst > spectra.TARGET_WDISP:
+        return (
+            f"resolution below the common one: median wdisp {worst:.2f} > {spectra.TARGET_WDISP} pixels, "
+            "used at its own resolution (predictions may be biased)"
+        )
+    return None
+
+
+def sdss_file_rows(path: Path, velocity_limit_kms: float = spectra.DEFAULT_VELOCITY_LIMIT_KMS) -> FileRows:
+    """:func:`sdss_rows` with the file's notes (an assumed or too low resolution)."""
+    record = readers.read_sdss_spec(path)
+    rv_kms, rv_source = check_stellar(record, velocity_limit_kms)
+    flux, _, snr = spectra.preprocess(
+        record.loglam, record.flux, record.ivar, record.and_mask, rv_kms, record.wdisp
+    )
+    wdisp = spectra.usable_wdisp(record.wdisp, record.flux.size)
+    row = {
+        "specobjid": record.specobjid,
+        "plate": record.plate,
+        "mjd": record.mjd,
+        "fiberid": record.fiber,
+        "ra": record.ra_deg,
+        "dec": record.dec_deg,
+        "snr": snr,
+        "rv_kms": rv_kms,
+        "rv_source": rv_source,
+        "wdisp": float(np.median(wdisp)),
+        **stellar_labels(record.summary),
+        "flux": flux,
+    }
+    note = resolution_note(record.wdisp)
+    return FileRows([row], [note] if note else [])
+
+
 def sdss_rows(
     path: Path, velocity_limit_kms: float = spectra.DEFAULT_VELOCITY_LIMIT_KMS
 ) -> list[dict[str, Any]]:
-    """One row per stellar spectrum: ids, position, velocity, ELODIE labels, S/N, rest-frame flux.
+    """One row per stellar spectrum: ids, position, velocity, median wdisp, ELODIE labels, S/N,
+    rest-frame flux at the common resolution.
 
     Raises :class:`SkippedObject` for galaxies, quasars and spectra beyond the velocity limit.
     """
-    record = readers.read_sdss_spec(path)
-    rv_kms, rv_source = check_stellar(record, velocity_limit_kms)
-    flux, _, snr = spectra.preprocess(record.loglam, record.flux, record.ivar, record.and_mask, rv_kms)
-    return [
-        {
-            "specobjid": record.specobjid,
-            "plate": record.plate,
-            "mjd": record.mjd,
-            "fiberid": record.fiber,
-            "ra": record.ra_deg,
-            "dec": record.dec_deg,
-            "snr": snr,
-            "rv_kms": rv_kms,
-            "rv_source": rv_source,
-            **stellar_labels(record.summary),
-            "flux": flux,
-        }
-    ]
+    return sdss_file_rows(path, velocity_limit_kms).rows
 
 
 def lightcurve_row(record: readers.KeplerRecord) -> dict[str, Any]:

@@ -23,7 +23,11 @@ def spectral_y(frame: pd.DataFrame) -> np.ndarray:
 
 
 def lc_scalars(frame: pd.DataFrame) -> np.ndarray:
-    """Scalar light-curve features on scales a network handles (logs of periods, depths, S/N)."""
+    """Scalar light-curve features on scales a network handles (logs of periods, depths, S/N).
+
+    Heavy-tailed statistics are logged or clipped: standardised raw, the SDE of a deep eclipse
+    (hundreds) squeezed the quiet stars (4-8) and shallow transits (8-20) into one unit.
+    """
     columns = {name: frame[name].to_numpy(dtype=np.float64) for name in features.LC_SCALARS}
     eps = 1e-6
     return np.column_stack(
@@ -31,24 +35,49 @@ def lc_scalars(frame: pd.DataFrame) -> np.ndarray:
             np.log(columns["bls_period_days"]),
             np.log(columns["bls_duration_days"]),
             np.log(np.abs(columns["bls_depth"]) + eps),
-            columns["bls_sde"],
+            np.log(np.maximum(columns["bls_sde"], eps)),
             np.log1p(np.abs(columns["bls_snr"])),
-            columns["secondary_depth"] / (np.abs(columns["bls_depth"]) + eps),
-            columns["odd_even_diff"] / (np.abs(columns["bls_depth"]) + eps),
+            np.clip(columns["secondary_depth"] / (np.abs(columns["bls_depth"]) + eps), -2, 2),
+            np.clip(columns["odd_even_diff"] / (np.abs(columns["bls_depth"]) + eps), 0, 2),
             np.log(columns["ls_period_days"]),
             columns["ls_power"],
             np.log(columns["norm_std"] + eps),
             np.log(columns["flat_std"] + eps),
             np.log(columns["noise_mad"] + eps),
             np.log(columns["norm_std"] / (columns["noise_mad"] + eps) + eps),
+            np.clip(columns["ls_coherence"], -1, 1),
+            np.clip(columns["ls2_coherence"], -1, 1),
+            np.clip(columns["ls_half_difference"], 0, 2),
+            columns["ls_second_power"],
+            np.log(columns["ls_second_ratio"]),
+            np.clip(columns["norm_skew"], -10, 10),
+            np.arcsinh(columns["secondary_snr"]),
+            np.log(np.maximum(columns["binned_excess"], eps)),
         ]
     )
 
 
+VIEW_POOL = 4  # neighbouring phase bins averaged into one model input
+
+
+def pooled_views(frame: pd.DataFrame) -> np.ndarray:
+    """The folded views, coarsened: BLS view's central half (phase -0.25..0.25, where the box and its
+    shape are) and the whole LS view, each VIEW_POOL bins averaged; shape (n, 16)."""
+    bls = features.stack(frame, "bls_view")
+    ls = features.stack(frame, "ls_view")
+    centre = bls[:, bls.shape[1] // 4 : 3 * bls.shape[1] // 4]
+    pooled = [view.reshape(len(view), -1, VIEW_POOL).mean(axis=2) for view in (centre, ls)]
+    return np.clip(np.hstack(pooled), -50, 50)
+
+
 def lc_x(frame: pd.DataFrame) -> np.ndarray:
-    """Folded BLS view (64), folded LS view (32) and scalars (13), shape (n, 109)."""
-    views = np.hstack([features.stack(frame, "bls_view"), features.stack(frame, "ls_view")])
-    return np.hstack([np.clip(views, -50, 50), lc_scalars(frame)]).astype(np.float64)
+    """Pooled folded views (16) and scalars (21), shape (n, 37).
+
+    The full views (64 + 32 bins) gave the network three times the inputs for a few hundred
+    training stars and cost it about 2 points of held-out macro-F1 on demo data (1,000 light
+    curves in two sets, 3 splits each): bin noise it learned to fit.
+    """
+    return np.hstack([pooled_views(frame), lc_scalars(frame)]).astype(np.float64)
 
 
 def lc_class_y(frame: pd.DataFrame) -> np.ndarray:

@@ -15,7 +15,9 @@ from numba import njit
 
 BLS_DURATIONS_DAYS = np.array([0.06, 0.09, 0.13, 0.18, 0.25, 0.35])
 BLS_PERIOD_RANGE_DAYS = (0.5, 15.0)
-LS_PERIOD_RANGE_DAYS = (0.09, 10.0)
+# From just above the Kepler long-cadence Nyquist period (2 x 29.4 min = 0.0409 d: delta Scuti
+# modes) to a third of a quarter (slow rotators: three cycles at least).
+LS_PERIOD_RANGE_DAYS = (0.042, 30.0)
 LS_SAMPLES_PER_PEAK = 3.0
 VIEW_BINS = 64
 LS_VIEW_BINS = 32
@@ -134,13 +136,28 @@ def bls_search(time: np.ndarray, flat: np.ndarray, periods: np.ndarray | None = 
     )
 
 
-def lomb_scargle(time: np.ndarray, flux: np.ndarray) -> tuple[float, float]:
-    """(best period in days, normalised power) over LS_PERIOD_RANGE_DAYS, LS_SAMPLES_PER_PEAK grid."""
+def lomb_scargle_power(time: np.ndarray, flux: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(frequencies in 1/day, normalised power) over LS_PERIOD_RANGE_DAYS, LS_SAMPLES_PER_PEAK grid."""
     f_min, f_max = 1.0 / LS_PERIOD_RANGE_DAYS[1], 1.0 / LS_PERIOD_RANGE_DAYS[0]
     frequency = np.arange(f_min, f_max, 1.0 / (LS_SAMPLES_PER_PEAK * np.ptp(time)))
-    power = LombScargle(time, flux).power(frequency, method="fast")
+    return frequency, LombScargle(time, flux).power(frequency, method="fast")
+
+
+def lomb_scargle(time: np.ndarray, flux: np.ndarray) -> tuple[float, float]:
+    """(best period in days, normalised power) over LS_PERIOD_RANGE_DAYS.
+
+    The coarse grid (LS_SAMPLES_PER_PEAK per peak width) finds the peak; a grid 20 times finer
+    around it places it. At a 20-day period one coarse step is 6 % of the period, more than
+    the 2 % a period has to be within to count as recovered.
+    """
+    frequency, power = lomb_scargle_power(time, flux)
     best = int(np.argmax(power))
-    return float(1.0 / frequency[best]), float(power[best])
+    step = frequency[1] - frequency[0] if frequency.size > 1 else frequency[0]
+    fine = frequency[best] + step * np.linspace(-1.0, 1.0, 41)
+    fine = fine[(fine >= 1.0 / LS_PERIOD_RANGE_DAYS[1]) & (fine <= 1.0 / LS_PERIOD_RANGE_DAYS[0])]
+    fine_power = LombScargle(time, flux).power(fine, method="cython")
+    top = int(np.argmax(fine_power))
+    return float(1.0 / fine[top]), float(fine_power[top])
 
 
 def folded_view(time: np.ndarray, flux: np.ndarray, period: float, t0: float, n_bins: int) -> np.ndarray:
@@ -154,10 +171,85 @@ def folded_view(time: np.ndarray, flux: np.ndarray, period: float, t0: float, n_
     return view
 
 
+def fold_model(time: np.ndarray, flux: np.ndarray, period: float, n_bins: int) -> np.ndarray:
+    """Each cadence's phase-bin mean of ``flux`` folded at ``period``: the strictly periodic part, (n,)."""
+    phase = np.mod(time - time[0], period) / period
+    index = np.minimum((phase * n_bins).astype(np.int64), n_bins - 1)
+    counts = np.bincount(index, None, n_bins)
+    means = np.bincount(index, flux, n_bins) / np.maximum(counts, 1)
+    return means[index]
+
+
+def coherence(time: np.ndarray, flux: np.ndarray, period: float, n_bins: int = LS_VIEW_BINS) -> float:
+    """Share of the flux variance a fold at ``period`` explains (1: strictly periodic, ~0: none)."""
+    centred = flux - flux.mean()
+    total = float(np.sum(centred**2))
+    resid = centred - fold_model(time, centred, period, n_bins)
+    return 1.0 - float(np.sum(resid**2)) / max(total, 1e-30)
+
+
+def half_difference(time: np.ndarray, flux: np.ndarray, period: float, t0: float) -> float:
+    """RMS difference between the two halves of a fold at twice ``period``, over the fold's RMS.
+
+    Folded at twice a pulsation period both halves repeat the same cycle (~0); a binary found at
+    half its orbit shows unequal minima (primary and secondary eclipse) or maxima.
+    """
+    view = folded_view(time, flux, 2.0 * period, t0, 2 * LS_VIEW_BINS)
+    first, second = view[:LS_VIEW_BINS], view[LS_VIEW_BINS:]
+    return float(np.sqrt(np.mean((first - second) ** 2)) / max(float(np.sqrt(np.mean(view**2))), 1e-12))
+
+
+def binned_excess(time: np.ndarray, flux: np.ndarray, noise: float, bin_days: float = 0.5) -> float:
+    """Scatter of ``bin_days`` means over what white noise of ``noise`` per cadence would give.
+
+    ~1 for a star without variability on day scales; spots, pulsations and eclipses raise it.
+    """
+    index = np.floor((time - time[0]) / bin_days).astype(np.int64)
+    counts = np.bincount(index)
+    full = counts >= 5
+    if full.sum() < 3:
+        return 1.0
+    means = np.bincount(index, flux)[full] / counts[full]
+    expected = noise / np.sqrt(np.mean(counts[full]))
+    return float(np.std(means) / max(expected, 1e-12))
+
+
+def skewness(values: np.ndarray) -> float:
+    """Sample skewness: eclipses and spots skew the flux low, RRab pulsations high."""
+    centred = values - values.mean()
+    return float(np.mean(centred**3) / max(float(np.mean(centred**2)) ** 1.5, 1e-30))
+
+
+def _ls_features(time: np.ndarray, norm: np.ndarray) -> dict[str, object]:
+    """Periodogram features on the normalised flux: the best period, how coherent it is, a second one.
+
+    The second period is searched after subtracting the fold at the first (all its harmonics):
+    strong in multi-periodic delta Scuti stars and evolving spots, weak in binaries and RR Lyrae.
+    """
+    period, power = lomb_scargle(time, norm)
+    prewhitened = norm - fold_model(time, norm - norm.mean(), period, LS_VIEW_BINS)
+    second_period, second_power = lomb_scargle(time, prewhitened)
+    t0 = float(time[0])
+    view = folded_view(time, norm, period, t0, LS_VIEW_BINS)
+    # Phase the views at the fold's minimum, so that the same shape gives the same vector.
+    t0 += ((int(np.argmin(view)) + 0.5) / LS_VIEW_BINS - 0.5) * period
+    view = folded_view(time, norm, period, t0, LS_VIEW_BINS)
+    return {
+        "ls_period_days": period,
+        "ls_power": power,
+        "ls_coherence": coherence(time, norm, period),
+        "ls2_coherence": coherence(time, norm, 2.0 * period, 2 * LS_VIEW_BINS),
+        "ls_half_difference": half_difference(time, norm, period, t0),
+        "ls_second_power": second_power,
+        "ls_second_ratio": second_period / period,
+        "norm_skew": skewness(norm),
+        "ls_view": (view / max(float(np.std(norm)), 1e-12)).astype(np.float32),
+    }
+
+
 def lightcurve_features(time: np.ndarray, flat: np.ndarray, norm: np.ndarray) -> dict[str, object]:
     """Scalar features and folded views of one prepared light curve (see lightcurves.prepare)."""
     bls = bls_search(time, flat)
-    ls_period, ls_power = lomb_scargle(time, norm)
     noise = 1.4826 * np.median(np.abs(flat - np.median(flat)))
     half_period = 0.5 * bls.period_days
     in_transit = np.abs(np.mod(time - bls.t0_days + half_period, bls.period_days) - half_period)
@@ -170,7 +262,6 @@ def lightcurve_features(time: np.ndarray, flat: np.ndarray, norm: np.ndarray) ->
         return float(1.0 - np.median(flat[mask])) if mask.sum() >= 3 else 0.0
 
     view = folded_view(time, flat, bls.period_days, bls.t0_days, VIEW_BINS)
-    ls_view = folded_view(time, norm, ls_period, float(time[0]), LS_VIEW_BINS)
     return {
         "bls_period_days": bls.period_days,
         "bls_duration_days": bls.duration_days,
@@ -179,11 +270,11 @@ def lightcurve_features(time: np.ndarray, flat: np.ndarray, norm: np.ndarray) ->
         "bls_snr": bls.depth / max(noise, 1e-12) * np.sqrt(max(in_box.sum(), 1)),
         "secondary_depth": dip(secondary),
         "odd_even_diff": abs(dip(odd) - dip(even)),
-        "ls_period_days": ls_period,
-        "ls_power": ls_power,
+        "secondary_snr": dip(secondary) / max(noise, 1e-12) * np.sqrt(max(secondary.sum(), 1)),
+        "binned_excess": binned_excess(time, norm, noise),
         "norm_std": float(np.std(norm)),
         "flat_std": float(np.std(flat)),
         "noise_mad": float(noise),
         "bls_view": (view / max(noise, 1e-12)).astype(np.float32),
-        "ls_view": (ls_view / max(float(np.std(norm)), 1e-12)).astype(np.float32),
+        **_ls_features(time, norm),
     }

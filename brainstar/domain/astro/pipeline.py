@@ -15,7 +15,7 @@ from brainstar.core.atomic import write_json_atomic
 from brainstar.domain.astro import features, ingest, label_catalogues, photometry, registry, split, training
 from brainstar.domain.astro.modalities import CODE_VERSION, MODALITIES
 
-SURVEY_ROWS = {"sdss": ingest.sdss_rows, "kepler": ingest.kepler_rows, "gaia": ingest.gaia_rows}
+SURVEY_ROWS = {"sdss": ingest.sdss_file_rows, "kepler": ingest.kepler_rows, "gaia": ingest.gaia_rows}
 TRAINERS = {
     "spectral": training.train_spectral,
     "lightcurve": training.train_lightcurve,
@@ -78,6 +78,8 @@ def build_feature_store(
     manifest: dict[str, Any] = {
         "cuts": vars(cuts),
         "label_catalogues": [catalogue.summary() for catalogue in catalogues],
+        # Why Gaia rows left the SED table: a cut that removes most rows should be visible, not inferred.
+        "gaia_cut_failures": {kind: int(rows.sum()) for kind, rows in cuts.failures(gaia).items()},
     }
     for modality, frame in frames.items():
         version = features.write_table(out_dir / f"{modality}.parquet", frame)
@@ -131,25 +133,32 @@ def sources_in_several_splits(table: pd.DataFrame) -> list[int]:
 
 
 def train_and_register(
-    modality: str, store_dir: Path, splits_path: Path, registry_root: Path, device: torch.device
+    modality: str, store_dir: Path, splits_path: Path, where: registry.Location, device: torch.device
 ) -> dict[str, Any]:
-    """Train model + baseline on the stored split, register the version (no alias), return its card."""
+    """Train model + baseline on the stored split, register the version (no alias), return its card.
+
+    The registry (MLflow at ``where``) gets one run and one new version of the model named
+    ``modality``; the card returned carries that ``version`` and the run's ``run_id``.
+    """
     frame, data_version = features.read_table(store_dir / f"{modality}.parquet")
     splits, splits_version = features.read_table(splits_path)
     mine = splits[splits["modality"] == modality]
     if len(mine) != len(frame):
         raise ValueError(f"splits.parquet has {len(mine)} {modality} rows, the feature store {len(frame)}")
     result = TRAINERS[modality](frame, mine["split"].to_numpy(), device)
+    learned_from = frame[np.isin(mine["split"].to_numpy(), ("train", "val"))]
     card = {
         **result.summary(),
+        # Which labels the model learned from (a catalogue, the files' ELODIE fits): rows per source.
+        "label_source": label_catalogues.source_counts(learned_from),
         "data_version": data_version,
         "splits_version": splits_version,
         "code_version": CODE_VERSION,
         "device": str(device),
         "created_unix": time.time(),
     }
-    card["version"] = registry.register(registry_root, modality, result.bundle, card)
-    return card
+    version = registry.register(where, modality, result.bundle, card)
+    return registry.card(where, modality, version)
 
 
 def load_card(path: Path) -> dict[str, Any]:

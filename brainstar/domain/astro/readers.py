@@ -227,7 +227,10 @@ def _sdss_lines(path: Path, hdul: fits.HDUList) -> list[dict[str, Any]]:
 
 
 def read_sdss_spec(path: Path) -> SdssRecord:
-    """COADD (HDU 1), the one-row summary (HDU 2, SPECOBJ or SPALL, read by index) and SPZLINE (HDU 3)."""
+    """COADD (HDU 1), the one-row summary (HDU 2, SPECOBJ or SPALL, read by index) and SPZLINE (HDU 3).
+
+    COADD's wdisp (LSF sigma, native pixels) and sky are read when the file has them (else None).
+    """
     with _open_fits(path) as hdul:
         if len(hdul) < 3:
             raise SurveyFileError(
@@ -260,6 +263,9 @@ def read_sdss_spec(path: Path) -> SdssRecord:
         and_mask=cols["and_mask"].astype(np.int64),
         summary=summary,
         lines=lines,
+        # Optional in the data model's older files; preprocessing assumes the nominal LSF without it.
+        wdisp=cols["wdisp"].astype(np.float64) if "wdisp" in cols else None,
+        sky=cols["sky"].astype(np.float64) if "sky" in cols else None,
     )
 
 

@@ -1,15 +1,17 @@
-"""HTTP API over the registry's ``production`` models (FastAPI; run with ``brainstar serve``).
+"""HTTP API over the MLflow registry's ``production`` models (FastAPI; run with ``brainstar serve``).
 
 POST /predict/spectrum      multipart ``file``: an SDSS spec FITS -> Teff, log g, [Fe/H]
 POST /predict/lightcurve    multipart ``file``: a Kepler llc FITS -> class, probabilities, period
 POST /predict/photometry    JSON gaia_source row -> Teff
-GET  /health                which model versions are loaded
+GET  /health                the registry alias served and which model version each name resolved to
 
 Every answer carries ``in_domain``, ``out_of_domain_reasons`` and ``uncertainty`` (1-sigma
 per label, or probability-based for the light-curve class): an input unlike the training
 data, or an answer beyond the training labels, is still answered with 200, flagged.
 Uploads above ``max_upload_bytes`` get 413, unreadable files 422 naming the problem, a
-model without a production version 503. Models load once, when the app is created.
+model without a version under the alias 503. Each model loads once, when the app is created,
+from ``models:/<name>@<alias>`` (``brainstar.domain.astro.registry.load_alias``): promoting a
+new version takes effect when the server restarts.
 """
 
 from __future__ import annotations
@@ -64,18 +66,26 @@ class PhotometryRow(BaseModel):
         return self
 
 
-def load_production(root: Path) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+def load_models(
+    where: registry.Location, alias: str = registry.PRODUCTION
+) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """(bundle, card) per model name whose registered model has ``alias``; names without it are left out."""
     loaded = {}
     for name in MODEL_NAMES:
-        found = registry.load_alias(root, name)
+        found = registry.load_alias(where, name, alias)
         if found is not None:
             loaded[name] = found
     return loaded
 
 
-def create_app(registry_root: Path, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> FastAPI:
+def create_app(
+    where: registry.Location,
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+    alias: str = registry.PRODUCTION,
+) -> FastAPI:
+    """The API over the versions ``alias`` points at in the MLflow registry at ``where``."""
     app = FastAPI(title="brainstar astro models", version="1")
-    production = load_production(registry_root)
+    production = load_models(where, alias)
     cuts = photometry.GaiaCuts()
 
     @app.middleware("http")
@@ -89,7 +99,7 @@ def create_app(registry_root: Path, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_B
 
     def model(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
         if name not in production:
-            raise HTTPException(503, f"no production {name} model in the registry")
+            raise HTTPException(503, f"no {name} model under the registry alias {alias!r}")
         return production[name]
 
     async def predict_file(upload: UploadFile, name: str, function: Any) -> dict[str, Any]:
@@ -115,6 +125,7 @@ def create_app(registry_root: Path, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_B
     def health() -> dict[str, Any]:
         return {
             "status": "ok",
+            "alias": alias,
             "models": {n: production[n][1]["version"] if n in production else None for n in MODEL_NAMES},
         }
 

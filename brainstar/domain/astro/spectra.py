@@ -11,6 +11,12 @@ GRID_NPIX = 1891
 # and_mask bits that make a pixel unusable (SDSS spPlate bits): FULLREJECT, NOSKY, BRIGHTSKY.
 BAD_PIXEL_BITS = (1 << 18) | (1 << 22) | (1 << 23)
 CONTINUUM_DEGREE = 7
+# Resolution. SDSS's COADD wdisp is the line-spread function's Gaussian sigma in native pixels
+# (1e-4 dex, 69 km/s): 0.9-1.3 on good plates. Every spectrum is degraded to TARGET_WDISP before
+# resampling, so the models see one resolution whatever the plate's: the target sits at the worst
+# resolution accepted (a spectrum with a larger wdisp is used as it is, and flagged).
+NOMINAL_WDISP = 1.1  # assumed for a file without a wdisp column
+TARGET_WDISP = 2.5  # R = lambda / (2.355 sigma) ~ 730 after degradation (~1700 native)
 
 
 def common_grid() -> np.ndarray:
@@ -74,15 +80,58 @@ def continuum(flux: np.ndarray, ivar: np.ndarray, n_iter: int = 6) -> np.ndarray
     return np.clip(fit, 1e-6 * np.abs(fit).max(), None)
 
 
+def usable_wdisp(wdisp: np.ndarray | None, size: int) -> np.ndarray:
+    """Per-pixel LSF sigma (native pixels), shape (size,): NOMINAL_WDISP without a column; pixels
+    where the pipeline wrote 0 or nothing finite (masked ones) take the median of the others."""
+    if wdisp is None:
+        return np.full(size, NOMINAL_WDISP)
+    values = np.asarray(wdisp, dtype=np.float64)
+    valid = np.isfinite(values) & (values > 0)
+    if not valid.any():
+        return np.full(size, NOMINAL_WDISP)
+    return np.where(valid, values, float(np.median(values[valid])))
+
+
+def degrade_to_target(flux: np.ndarray, good: np.ndarray, wdisp: np.ndarray) -> np.ndarray:
+    """``flux`` convolved to an LSF sigma of TARGET_WDISP native pixels, shape like ``flux``.
+
+    Each pixel is smoothed by a Gaussian of sqrt(TARGET_WDISP^2 - wdisp^2) pixels (Gaussians add in
+    quadrature); pixels already at or beyond the target are left as they are. Bad pixels carry no
+    weight and the kernel is renormalised over the good ones. The ivar is left at its native value
+    by the caller: smoothing correlates neighbours, it adds no information.
+    """
+    extra = np.sqrt(np.clip(TARGET_WDISP**2 - wdisp**2, 0.0, None))
+    half = int(np.ceil(4.0 * extra.max()))
+    if half == 0:
+        return flux
+    offsets = np.arange(-half, half + 1)[:, None]
+    kernel = np.exp(-0.5 * offsets**2 / np.maximum(extra, 1e-6) ** 2)  # (2 half + 1, n): per output pixel
+    padded_flux = np.pad(np.where(good, flux, 0.0), half)
+    padded_good = np.pad(good.astype(np.float64), half)
+    n = flux.size
+    shifted_flux = np.stack([padded_flux[half + k : half + k + n] for k in offsets[:, 0]])
+    shifted_good = np.stack([padded_good[half + k : half + k + n] for k in offsets[:, 0]])
+    weight = np.sum(kernel * shifted_good, axis=0)
+    smoothed = np.sum(kernel * shifted_good * shifted_flux, axis=0) / np.where(weight > 0, weight, 1.0)
+    return np.where(weight > 0, smoothed, flux)
+
+
 def preprocess(
-    loglam: np.ndarray, flux: np.ndarray, ivar: np.ndarray, and_mask: np.ndarray, rv_kms: float = 0.0
+    loglam: np.ndarray,
+    flux: np.ndarray,
+    ivar: np.ndarray,
+    and_mask: np.ndarray,
+    rv_kms: float = 0.0,
+    wdisp: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """(normalised flux, its ivar, median S/N per grid pixel) in the rest frame of ``rv_kms``.
 
-    Arrays (GRID_NPIX,) on the common rest-frame grid, flux ~1 in the continuum.
+    Arrays (GRID_NPIX,) on the common rest-frame grid, flux ~1 in the continuum, at the resolution
+    TARGET_WDISP (``wdisp``: the file's per-pixel LSF sigma; None: NOMINAL_WDISP assumed).
     """
     good = good_pixels(flux, ivar, and_mask)
-    grid_flux, grid_ivar = resample(to_rest_frame(loglam, rv_kms), flux, ivar, good)
+    smoothed = degrade_to_target(flux, good, usable_wdisp(wdisp, flux.size))
+    grid_flux, grid_ivar = resample(to_rest_frame(loglam, rv_kms), smoothed, ivar, good)
     cont = continuum(grid_flux, grid_ivar)
     norm = grid_flux / cont
     norm_ivar = grid_ivar * cont**2
@@ -97,9 +146,12 @@ def preprocess(
 C_KMS = 299_792.458
 DEFAULT_VELOCITY_LIMIT_KMS = 1000.0  # beyond any bound Galactic star (escape speed ~550 km/s)
 CCF_MAX_KMS = 100_000.0  # cross-correlation search range: galaxies to z ~ 0.3 show up as such
-# Below this peak correlation a spectrum shows no stellar absorption-line pattern: demo stars at
-# S/N 15 reach 0.14 at worst (median 0.55); pure noise gives ~0.01.
+# Below this peak correlation a spectrum shows no stellar absorption-line pattern: demo stars
+# (M to A) at S/N 10 reach 0.13 at worst (median 0.52); pure noise gives ~0.05.
 CCF_MIN_PEAK = 0.1
+# Running-mean window (native pixels, ~2800 km/s) removed before correlating: 101 pixels left
+# M dwarfs' TiO band heads to pull the peak tens of thousands of km/s away.
+CCF_LEVEL_PIXELS = 41
 # Strong absorption features of A-M stars at SDSS resolution, vacuum rest wavelengths (A) from
 # the NIST atomic spectra database, with a Gaussian sigma (A) of their blended profile at R~1800
 # and a relative weight. Only the positions set the velocity; widths and weights shape the CCF.
@@ -117,10 +169,30 @@ TEMPLATE_LINES: tuple[tuple[float, float, float], ...] = (
     (5891.58, 1.8, 0.6),  # Na D2
     (5897.56, 1.8, 0.5),  # Na D1
     (6564.61, 4.0, 0.8),  # H alpha
+    (7667.01, 2.0, 0.4),  # K I (cool dwarfs)
+    (7701.08, 2.0, 0.3),  # K I
     (8500.36, 2.5, 0.5),  # Ca II triplet
     (8544.44, 2.5, 0.7),
     (8664.52, 2.5, 0.6),
 )
+
+
+# A-type stars: the Balmer series down to H9 (H epsilon, not Ca II H, is their line at 3970 A),
+# Ca II K, Mg II 4481. The general template's Ca II H pulls their velocity by +30 km/s.
+HOT_TEMPLATE_LINES: tuple[tuple[float, float, float], ...] = (
+    (3836.47, 3.0, 0.4),  # H9
+    (3890.16, 3.0, 0.5),  # H8
+    (3934.78, 1.5, 0.3),  # Ca II K
+    (3971.20, 3.5, 0.6),  # H epsilon
+    (4102.89, 4.0, 0.7),  # H delta
+    (4341.68, 4.0, 0.7),  # H gamma
+    (4482.4, 1.5, 0.2),  # Mg II
+    (4862.68, 4.5, 0.8),  # H beta
+    (6564.61, 5.0, 0.8),  # H alpha
+)
+
+
+HOT_TEMPLATE_MAX_KMS = 2.0 * DEFAULT_VELOCITY_LIMIT_KMS
 
 
 def velocity_from_z(z: float) -> float:
@@ -133,11 +205,13 @@ def to_rest_frame(loglam: np.ndarray, rv_kms: float) -> np.ndarray:
     return loglam - np.log10(1.0 + rv_kms / C_KMS)
 
 
-def absorption_template(loglam: np.ndarray) -> np.ndarray:
-    """Line depth (0 = continuum) of TEMPLATE_LINES at rest, on ``loglam``; shape like ``loglam``."""
+def absorption_template(
+    loglam: np.ndarray, lines: tuple[tuple[float, float, float], ...] = TEMPLATE_LINES
+) -> np.ndarray:
+    """Line depth (0 = continuum) of ``lines`` at rest, on ``loglam``; shape like ``loglam``."""
     wave = 10.0**loglam
     depth = np.zeros_like(wave)
-    for center, sigma, weight in TEMPLATE_LINES:
+    for center, sigma, weight in lines:
         near = np.abs(wave - center) < 6 * sigma
         depth[near] += weight * np.exp(-0.5 * ((wave[near] - center) / sigma) ** 2)
     return depth
@@ -150,6 +224,19 @@ def _uniform_log_grid(loglam: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarr
     if grid.size == loglam.size and np.allclose(grid, loglam, rtol=0, atol=0.05 * step):
         return grid, list(arrays)
     return grid, [np.interp(grid, loglam, a) for a in arrays]
+
+
+def _local_level(depth: np.ndarray, used: np.ndarray) -> np.ndarray:
+    """Running mean of ``depth`` over CCF_LEVEL_PIXELS used pixels, shape like ``depth``.
+
+    Subtracted before correlating: a broad depression (molecular bands, the blanketed blue end
+    of a cool spectrum the continuum fit cannot follow) would otherwise correlate with any line
+    of the template placed on it, at whatever lag puts the most lines there.
+    """
+    box = np.ones(CCF_LEVEL_PIXELS)
+    total = np.convolve(np.where(used, depth, 0.0), box, mode="same")
+    count = np.convolve(used.astype(np.float64), box, mode="same")
+    return total / np.maximum(count, 1.0)
 
 
 def _parabola_offset(values: np.ndarray, peak: int) -> float:
@@ -187,16 +274,34 @@ def cross_correlation_velocity(
     step = float(grid[1] - grid[0])
     used = weight > 0
     weight = weight / weight[used].mean()
-    signal = np.where(used, (depth - np.average(depth[used], weights=weight[used])) * weight, 0.0)
-    template = absorption_template(grid)
+    signal = np.where(used, (depth - _local_level(depth, used)) * weight, 0.0)
+    # The template that correlates best gives the velocity (correlations are normalised, so their
+    # peaks compare): TEMPLATE_LINES over the whole range, HOT_TEMPLATE_LINES only within
+    # HOT_TEMPLATE_MAX_KMS, where A stars are (far off, its few broad lines fit band heads of M dwarfs).
+    found = [
+        _correlate(signal, absorption_template(grid, lines), _max_lag(reach, step, grid.size))
+        for lines, reach in (
+            (TEMPLATE_LINES, max_kms),
+            (HOT_TEMPLATE_LINES, min(max_kms, HOT_TEMPLATE_MAX_KMS)),
+        )
+    ]
+    lag, peak = max(found, key=lambda result: result[1])
+    return float(C_KMS * (10.0 ** (lag * step) - 1.0)), peak
+
+
+def _max_lag(reach_kms: float, step: float, n: int) -> int:
+    return min(int(np.ceil(np.log10(1.0 + reach_kms / C_KMS) / step)), n - 1)
+
+
+def _correlate(signal: np.ndarray, template: np.ndarray, max_lag: int) -> tuple[float, float]:
+    """(lag in pixels, with its parabola refinement; peak correlation coefficient) of ``signal``
+    against ``template`` over +-``max_lag`` pixels."""
     template = template - template.mean()
-    max_lag = min(int(np.ceil(np.log10(1.0 + max_kms / C_KMS) / step)), grid.size - 1)
-    size = 2 * grid.size  # zero padding: no wrap-around between the ends
+    size = 2 * signal.size  # zero padding: no wrap-around between the ends
     # ccf[lag] = sum_i signal[i] * template[i - lag]: the rest template shifted by ``lag`` pixels.
     full = np.fft.irfft(np.fft.rfft(signal, size) * np.conj(np.fft.rfft(template, size)), size)
     lags = np.arange(-max_lag, max_lag + 1)
     ccf = full[lags % size]
     peak = int(np.argmax(ccf))
-    shift = (lags[peak] + _parabola_offset(ccf, peak)) * step
     norm = float(np.sqrt((signal @ signal) * (template @ template)))
-    return float(C_KMS * (10.0**shift - 1.0)), float(ccf[peak] / norm) if norm > 0 else 0.0
+    return lags[peak] + _parabola_offset(ccf, peak), float(ccf[peak] / norm) if norm > 0 else 0.0
