@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -37,3 +38,12 @@ def astro_truth(astro_template: tuple[Path, dict[str, Any]]) -> dict[str, Any]:
 def bad_landing(astro_landing: Path) -> tuple[Path, dict[str, str]]:
     """The small landing zone plus deliberately broken files -> (root, {relative path: problem keyword})."""
     return astro_landing, write_bad_astro_files(astro_landing, seed=1)
+
+
+@pytest.fixture
+def real_gaia_votable() -> Path:
+    """The real Gaia DR3 archive query result astropy ships (a VOTable of one gaia_source row)."""
+    path = resources.files("astropy.io.misc.tests") / "data" / "gaia_source_dr3_select_1_result.vot"
+    if not path.is_file():
+        pytest.skip("this astropy does not ship its Gaia DR3 VOTable test file")
+    return Path(str(path))

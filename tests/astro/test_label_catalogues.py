@@ -12,7 +12,7 @@ from astropy.table import MaskedColumn, Table
 from brainstar.core.landing import survey_files
 from brainstar.demo.astro import sspp
 from brainstar.demo.astro.surveys import SSPP_CATALOG
-from brainstar.domain.astro import features, label_catalogues, photometry, pipeline
+from brainstar.domain.astro import features, label_catalogues, photometry, pipeline, readers
 from brainstar.domain.astro.formats import LABELS_CATALOG
 
 GAIA_ID = 4_295_806_720_123_456_789  # beyond 2**53: a float64 on the way would change its last digits
@@ -155,3 +155,12 @@ def test_demo_feature_store_trains_on_sspp_labels_and_records_sources(
         "spectra: sppParams.fits (plate-mjd-fiber)",
         f"spectra: {label_catalogues.ELODIE_SOURCE}",
     }
+
+
+def test_a_real_archive_votable_without_labels_is_refused_by_name(real_gaia_votable: Path) -> None:
+    """astropy's real Gaia DR3 query result has a key (SOURCE_ID) but no stellar labels."""
+    path = real_gaia_votable
+    table = readers.read_catalogue_table(path)
+    assert table["SOURCE_ID"].tolist() == [3136752501901167744]  # int64, every digit kept
+    with pytest.raises(label_catalogues.CatalogueError, match=rf"{path.name}: has no teff_k column"):
+        label_catalogues.read_catalogue(path)

@@ -9,7 +9,6 @@ variations of the SDSS data model across releases.
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -131,16 +130,9 @@ def _real_tess_columns() -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def _astropy_gaia_votable() -> Path:
-    path = resources.files("astropy.io.misc.tests") / "data" / "gaia_source_dr3_select_1_result.vot"
-    if not path.is_file():
-        pytest.skip("this astropy does not ship its Gaia DR3 VOTable test file")
-    return Path(str(path))
-
-
-def test_real_gaia_archive_votable() -> None:
+def test_real_gaia_archive_votable(real_gaia_votable: Path) -> None:
     """``SELECT TOP 1 source_id, ra, dec, parallax FROM gaiadr3.gaia_source`` as the archive returned it."""
-    path = _astropy_gaia_votable()
+    path = real_gaia_votable
     with pytest.raises(readers.SurveyFileError) as caught:
         readers.read_gaia(path)  # a 4-column query lacks what ingestion needs, and says which
     assert str(caught.value) == (
