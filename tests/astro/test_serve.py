@@ -174,7 +174,12 @@ def test_non_stars_get_422_naming_their_class(tmp_path: Path) -> None:
     def post(path: Path) -> httpx.Response:
         return client.post("/predict/spectrum", files={"file": (path.name, path.read_bytes())})
 
-    assert post(stars[0]).status_code == 200
+    answer = post(stars[0])
+    assert answer.status_code == 200 and answer.json()["caveats"] == []
+    # A star observed at a coarser resolution than the common one is answered with that caveat.
+    coarse = sdss.write_sdss_spec(tmp_path, sdss.sdss_spectrum(star, 300, 51700, 4, rng, wdisp=3.0)[0])
+    answer = post(coarse).json()
+    assert answer["wdisp"] == pytest.approx(3.0) and "resolution below the common one" in answer["caveats"][0]
     for kind in ("GALAXY", "QSO"):
         spec, _ = sdss.nonstellar_spectrum(kind, 9001, 55000, 1, (185.0, 5.0), rng)
         answer = post(sdss.write_sdss_spec(tmp_path, spec))

@@ -38,10 +38,12 @@ def _regression_answer(bundle: dict[str, Any], x: np.ndarray, names: list[str]) 
 
 
 def spectrum(bundle: dict[str, Any], path: Path) -> dict[str, Any]:
-    """Teff (K), log g (cgs), [Fe/H] (dex) of one SDSS spec file, with 1-sigma uncertainties."""
-    rows = ingest.sdss_rows(path)
+    """Teff (K), log g (cgs), [Fe/H] (dex) of one SDSS spec file, with 1-sigma uncertainties, the
+    file's median ``wdisp`` and ``caveats`` (an assumed or too low resolution, as ingestion notes it)."""
+    found = ingest.sdss_file_rows(path)
+    rows = found.rows
     answer = _regression_answer(bundle, inputs.spectral_x(pd.DataFrame(rows)), list(bundle["targets"]))
-    return answer | {"snr": rows[0]["snr"]}
+    return answer | {"snr": rows[0]["snr"], "wdisp": rows[0]["wdisp"], "caveats": list(found.notes)}
 
 
 def lightcurve(bundle: dict[str, Any], path: Path) -> dict[str, Any]:

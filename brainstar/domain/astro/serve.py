@@ -1,6 +1,6 @@
 """HTTP API over the MLflow registry's ``production`` models (FastAPI; run with ``brainstar serve``).
 
-POST /predict/spectrum      multipart ``file``: an SDSS spec FITS -> Teff, log g, [Fe/H]
+POST /predict/spectrum      multipart ``file``: an SDSS spec FITS -> Teff, log g, [Fe/H], wdisp, caveats
 POST /predict/lightcurve    multipart ``file``: a Kepler llc FITS -> class, probabilities, period
 POST /predict/photometry    JSON gaia_source row -> Teff
 GET  /health                the registry alias served and which model version each name resolved to
