@@ -15,9 +15,16 @@ Reference, in the same run: the same N partitions materialized one after the oth
 ``dg.materialize`` in this process, on the same instance (same SQLite storage, same pool
 claims), with no queue, daemon or run process. Ratio = queue drain time / reference time.
 
+A third path, when a Redis broker answers (``BRAINSTAR_BENCH_CELERY_BROKER``, default
+``redis://127.0.0.1:6379/14``): the same queue and daemon, with dagster-celery's
+``CeleryRunLauncher`` in the instance, so each run executes in an already running prefork Celery
+worker (``celery -A dagster_celery.app worker``, concurrency 4) instead of a fresh interpreter that
+imports Dagster (~1 s on this machine) and the code location first.
+
 ``BRAINSTAR_BENCH_QUEUE_RUNS`` sets N (default 1,000).
 """
 
+import contextlib
 import os
 import shutil
 import statistics
@@ -49,6 +56,10 @@ LAUNCH_BATCH = 100
 REPOSITORY_NAME = "__repository__"  # what a Definitions object's repository is called
 PARTITION_TAG = "dagster/partition"
 TERMINAL = ("SUCCESS", "FAILURE", "CANCELED")
+CELERY_BROKER_ENV = "BRAINSTAR_BENCH_CELERY_BROKER"
+DEFAULT_CELERY_BROKER = "redis://127.0.0.1:6379/14"  # a database of its own: the bench leaves others alone
+RUN_QUEUE = "brainstar_runs"  # the Celery queue the run launcher sends runs to
+CELERY_RUN_WORKERS = 4  # = max_concurrent_runs of the local instance
 # The run processes' console logs go to their own files; the reference's would flood the table.
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -114,13 +125,47 @@ def run() -> Table:
     n = run_count()
     load_before = os.getloadavg()[0]
     root = Path(tempfile.mkdtemp(prefix="brainstar-queue-bench-"))
+    broker = os.environ.get(CELERY_BROKER_ENV, DEFAULT_CELERY_BROKER)
+    celery: QueueResult | str
     try:
-        home, workspace = prepare_instance(root, n)
-        queue = measure_queue(root, home, workspace, n)
+        home, workspace = prepare_instance(root / "process", n)
+        queue = measure_queue(root / "process", home, workspace, n)
         reference = measure_reference(home, n)
+        celery = broker_problem(broker) or measure_celery_queue(root / "celery", n, broker)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    return render(n, queue, reference, load_before, os.getloadavg()[0])
+    return render(n, queue, reference, celery, load_before, os.getloadavg()[0])
+
+
+def broker_problem(broker: str) -> str | None:
+    """Why the Celery path cannot run (no Redis answering at ``broker``), or None."""
+    import redis
+
+    try:
+        redis.Redis.from_url(broker, socket_connect_timeout=2).ping()
+    except redis.RedisError as error:
+        return f"Celery run-launcher path not measured: no Redis at {broker} ({error})"
+    return None
+
+
+def measure_celery_queue(root: Path, n: int, broker: str) -> QueueResult:
+    """The queue path with dagster-celery's CeleryRunLauncher and one warm prefork worker pool."""
+    import yaml
+
+    home, workspace = prepare_instance(root, n)
+    config = yaml.safe_load((home / "dagster.yaml").read_text())
+    config["run_launcher"] = {
+        "module": "dagster_celery.launcher",
+        "class": "CeleryRunLauncher",
+        "config": {"default_queue": RUN_QUEUE, "broker": broker, "backend": broker},
+    }
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    worker = [
+        "celery", "-A", "dagster_celery.app", "-b", broker, "--result-backend", broker, "worker",
+        "-Q", RUN_QUEUE, "--concurrency", str(CELERY_RUN_WORKERS), "--prefetch-multiplier=1",
+        "--loglevel", "WARNING",
+    ]  # fmt: skip
+    return measure_queue(root, home, workspace, n, worker)
 
 
 def prepare_instance(root: Path, n: int) -> tuple[Path, Path]:
@@ -147,11 +192,21 @@ def partition_keys(n: int) -> list[str]:
     return [f"p{index:05d}" for index in range(n)]
 
 
-def measure_queue(root: Path, home: Path, workspace: Path, n: int) -> QueueResult:
+def measure_queue(
+    root: Path, home: Path, workspace: Path, n: int, worker: Sequence[str] | None = None
+) -> QueueResult:
+    """Enqueue N runs through the webserver and wait for the daemon to drain them; ``worker`` is a
+    command run beside them for the whole time (the Celery workers of the run-launcher path)."""
     env = _env(home)
     webserver = ["dagster-webserver", "-w", str(workspace)]
     daemon = ["dagster-daemon", "run", "-w", str(workspace)]
+    workers = (
+        background_process(worker, env=env, cwd=REPO_ROOT, log_path=root / "worker.log")
+        if worker
+        else contextlib.nullcontext()
+    )
     with (
+        workers,
         dagster_server(webserver, env=env, log_path=root / "webserver.log") as url,
         background_process(daemon, env=env, cwd=REPO_ROOT, log_path=root / "daemon.log") as daemon_process,
     ):
@@ -217,15 +272,31 @@ def peak_overlap(intervals: Sequence[tuple[float, float]]) -> int:
     return peak
 
 
-def render(
-    n: int, queue: QueueResult, reference: ReferenceResult, load_before: float, load_after: float
-) -> Table:
-    queue_steps = [r.step for r in queue.runs]
+def _queue_row(table: Table, path: str, n: int, queue: QueueResult, reference: ReferenceResult) -> None:
     # Per run: the daemon's launch until the run's last event, less the step itself; this is what
     # the queue path adds (process start, imports, code load, run bookkeeping, dequeue handoff).
-    queue_overhead = statistics.mean(r.wall - r.step for r in queue.runs)
+    table.add(
+        path,
+        f"{sum(r.status == 'SUCCESS' for r in queue.runs)}/{n}",
+        queue.enqueue_seconds,
+        queue.drain_seconds,
+        n / queue.drain_seconds * 60,
+        queue.peak_steps,
+        statistics.mean(r.step for r in queue.runs) * 1e3,
+        statistics.mean(r.wall - r.step for r in queue.runs) * 1e3,
+        queue.drain_seconds / reference.total_seconds,
+    )
+
+
+def render(
+    n: int,
+    queue: QueueResult,
+    reference: ReferenceResult,
+    celery: QueueResult | str,
+    load_before: float,
+    load_after: float,
+) -> Table:
     reference_overhead = statistics.mean(reference.call_seconds) - statistics.mean(reference.step_seconds)
-    succeeded = sum(r.status == "SUCCESS" for r in queue.runs)
     limit = pool_limits(1)[PROCESSING]
     table = Table(
         f"operations: {n:,} partition runs through the run queue vs one process",
@@ -241,17 +312,11 @@ def render(
             "time / reference",
         ],
     )
-    table.add(
-        "queue: webserver -> QueuedRunCoordinator -> daemon, 1 process/run",
-        f"{succeeded}/{n}",
-        queue.enqueue_seconds,
-        queue.drain_seconds,
-        n / queue.drain_seconds * 60,
-        queue.peak_steps,
-        statistics.mean(queue_steps) * 1e3,
-        queue_overhead * 1e3,
-        queue.drain_seconds / reference.total_seconds,
+    _queue_row(
+        table, "queue: webserver -> QueuedRunCoordinator -> daemon, 1 process/run", n, queue, reference
     )
+    if isinstance(celery, QueueResult):
+        _queue_row(table, "queue -> daemon -> CeleryRunLauncher -> warm prefork worker", n, celery, reference)
     table.add(
         "reference: dg.materialize per partition, one process, no queue",
         f"{n}/{n}",
@@ -285,6 +350,11 @@ def render(
             f"(pool limit {limit}, max_concurrent_runs 4); one launch every "
             f"{launches[-1] / max(1, n - 1):.2f} s; wall time added per run against the reference "
             f"(done - reference) / N = {throughput_cost * 1e3:,.0f} ms.",
+            celery
+            if isinstance(celery, str)
+            else f"CeleryRunLauncher: runs go to Celery queue {RUN_QUEUE} on the broker, "
+            f"{CELERY_RUN_WORKERS} prefork worker processes (celery -A dagster_celery.app) execute them; "
+            "the worker imports Dagster and the code location once, not per run.",
             f"Machine: {os.cpu_count()} cores, load average {load_before:.1f} before / "
             f"{load_after:.1f} after (shared with other work: the ratio, not the seconds, is the result).",
         ]
