@@ -42,6 +42,9 @@ def remove_stale_temporary_outputs(context: dg.OpExecutionContext, warehouse: Wa
     name="cleanup_job",
     description="Daily housekeeping: removes what killed runs left behind.",
     tags={**priority(MAINTENANCE_PRIORITY), **max_runtime(HOUR // 4)},
+    # One light op: run it in the run's own process, not in a step subprocess that would import
+    # Dagster and the code location again (~1 s on two cores) to list a few files.
+    executor_def=dg.in_process_executor,
 )
 def cleanup_job() -> None:
     remove_stale_temporary_outputs()

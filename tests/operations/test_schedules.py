@@ -67,3 +67,13 @@ def test_cleanup_job_reports_what_it_removed(tmp_path: Path) -> None:
     assert result.success
     assert result.output_for_node("remove_stale_temporary_outputs") == 1
     assert not stale.exists()
+
+
+def test_the_light_cleanup_job_runs_in_process_while_pipelines_keep_step_processes() -> None:
+    import dagster as dg
+
+    from platform_assets.definitions import defs
+
+    assert defs.resolve_job_def("cleanup_job").executor_def is dg.in_process_executor
+    for heavy in ("neuro_session_job", "cortex_job", "astro_job"):
+        assert defs.resolve_job_def(heavy).executor_def is not dg.in_process_executor
