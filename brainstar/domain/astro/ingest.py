@@ -68,8 +68,9 @@ def ingest(
 ) -> IngestResult:
     """Rows for every file in ``paths``: copied from ``previous`` when the file is unchanged, else read.
 
-    A file that fails (:class:`readers.SurveyFileError` or a preprocessing ``ValueError``)
-    is listed in ``failures`` as (file name, problem); one whose object is not for the
+    A file that fails (:class:`readers.SurveyFileError`, a preprocessing ``ValueError``, or any
+    other exception its reading raises, named by type) is listed in ``failures`` as (file name,
+    problem) and the others go on; one whose object is not for the
     stellar models (:class:`SkippedObject`) in ``skipped`` with the reason. Skipped files
     leave no row; ``previous_skipped`` (earlier :meth:`SkippedFile.as_dict` entries) lets an
     unchanged skipped file be reused like an unchanged row instead of being read again.
@@ -86,7 +87,11 @@ def ingest(
     new_rows: list[dict[str, Any]] = []
     result = IngestResult(pd.DataFrame())
     for path in sorted(paths):
-        stat = path.stat()
+        try:
+            stat = path.stat()
+        except OSError as error:  # gone or unreadable between the listing and now
+            result.failures.append((path.name, f"cannot stat the file ({type(error).__name__}: {error})"))
+            continue
         signature = (path.name, int(stat.st_size), int(stat.st_mtime_ns))
         if signature in known:
             kept.append(known[signature])
@@ -106,6 +111,9 @@ def ingest(
             continue
         except ValueError as error:
             result.failures.append((path.name, str(error)))
+            continue
+        except Exception as error:  # the file boundary: one bad file never stops the others
+            result.failures.append((path.name, f"unexpected {type(error).__name__} while reading: {error}"))
             continue
         found = output if isinstance(output, FileRows) else FileRows(output)
         result.n_read_files += 1

@@ -33,6 +33,10 @@ from torch import nn
 from brainstar.domain.astro import domain_check
 
 
+class NonFiniteLoss(ValueError):
+    """Training stopped because a loss became NaN or infinite; nothing from that run is kept."""
+
+
 class MLP(nn.Module):
     """Fully connected network: inputs (n, n_in) -> outputs (n, sum(heads))."""
 
@@ -125,23 +129,33 @@ def _fit_member(
     for epoch in range(config.epochs):
         model.train()
         order = torch.randperm(len(xt), generator=generator).to(device)
+        # Collected on the device and read once per epoch: a read per batch would sync a GPU each step.
+        diverged = torch.zeros((), dtype=torch.bool, device=device)
         for batch in order.split(config.batch_size):
             xb = xt[batch]
             if config.input_noise:
                 xb = xb + config.input_noise * torch.randn_like(xb)
             optimiser.zero_grad()
-            _loss(task, n_classes, model(xb), ytt[batch]).backward()
+            loss = _loss(task, n_classes, model(xb), ytt[batch])
+            diverged |= ~torch.isfinite(loss.detach())
+            loss.backward()
             optimiser.step()
         model.eval()
         with torch.no_grad():
             val_loss = float(_loss(task, n_classes, model(xv), yvt))
+        if bool(diverged) or not np.isfinite(val_loss):
+            which = "training" if bool(diverged) else "validation"
+            raise NonFiniteLoss(
+                f"the {which} loss went non-finite in epoch {epoch + 1} (ensemble member seed {seed}): "
+                "non-finite inputs or labels, or a diverging step; no model is kept from it"
+            )
         epochs_run = epoch + 1
         if val_loss < best_loss - 1e-5:
             best_loss, best_epoch = val_loss, epoch
             best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         elif epoch - best_epoch >= config.patience:
             break
-    if best_state is None:  # a non-finite validation loss every epoch: keep the last weights
+    if best_state is None:  # zero epochs asked for: the initial weights are all there is
         best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     return best_state, {"epochs": epochs_run, "best_epoch": best_epoch + 1, "best_val_loss": best_loss}
 
