@@ -6,6 +6,7 @@ the gaiadr3-zeropoint package, the published relations and the demo's known trut
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -316,3 +317,10 @@ def test_photometry_api_keeps_missing_values_missing(
     assert np.isfinite(colour_only.json()["teff_k"])
     contradiction = {**mags, "astrometric_params_solved": 3, "parallax": 2.0}
     assert client.post("/predict/photometry", json=contradiction).status_code == 422
+    for field, value in (("parallax", "Infinity"), ("ruwe", "NaN"), ("phot_g_mean_mag", "-Infinity")):
+        body = json.dumps({**mags, "parallax": 3.2}).removesuffix("}") + f', "{field}": {value}}}'
+        refused = client.post(
+            "/predict/photometry", content=body, headers={"content-type": "application/json"}
+        )
+        assert refused.status_code == 422, (field, refused.text)
+        assert refused.json()["detail"][0]["loc"][-1] == field and "input" not in refused.json()["detail"][0]

@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from brainstar.domain.astro import photometry, predict, readers, registry
 
@@ -39,6 +40,10 @@ class PhotometryRow(BaseModel):
     ra/dec, astrometric_params_solved), dereddening (ag_gspphot, ebpminrp_gspphot) and the BP/RP
     flux-excess check (phot_bp_rp_excess_factor); without them the answer says what was skipped.
     """
+
+    # NaN and Infinity (which Python's JSON parser accepts) are refused with 422 naming the field:
+    # a bound such as gt=0 lets Infinity through, and nothing downstream can answer it.
+    model_config = ConfigDict(allow_inf_nan=False)
 
     phot_g_mean_mag: float = Field(ge=-2, le=25)
     phot_bp_mean_mag: float = Field(ge=-2, le=25)
@@ -87,6 +92,13 @@ def create_app(
     app = FastAPI(title="brainstar astro models", version="1")
     production = load_models(where, alias)
     cuts = photometry.GaiaCuts()
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        # Where and why, never the input itself: FastAPI's default echoes it, which cannot even be
+        # written as JSON when it is NaN or Infinity (a 500 instead of the 422), and may be large.
+        detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in error.errors()]
+        return JSONResponse(status_code=422, content={"detail": detail})
 
     @app.middleware("http")
     async def limit_size(request: Request, call_next: Any) -> Any:
