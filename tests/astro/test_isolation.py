@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -44,3 +45,18 @@ def test_training_on_non_finite_inputs_stops_with_a_reason() -> None:
         models.train("regression", x, y, x[:10], y[:10], torch.device("cpu"), config)
     finite = models.train("regression", np.nan_to_num(x), y, x[10:20], y[10:20], torch.device("cpu"), config)
     assert finite[1]["epochs"] >= 1
+
+
+def test_a_constant_light_curve_is_refused_naming_the_file(tmp_path: Path) -> None:
+    from brainstar.demo.astro import kepler
+
+    rng = np.random.default_rng(0)
+    constant, _ = kepler.kepler_lightcurve(1234567, "quiet", rng)
+    constant.pdcsap_flux[:] = 1000.0  # a fill value, not a star
+    ordinary, _ = kepler.kepler_lightcurve(7654321, "quiet", rng)
+    paths = [kepler.write_kepler_llc(tmp_path, lc) for lc in (constant, ordinary)]
+    result = ingest.ingest(paths, None, ingest.kepler_rows)
+    assert result.frame["kepler_id"].tolist() == [7654321]
+    [(name, problem)] = result.failures
+    assert name == paths[0].name
+    assert re.fullmatch(r"constant flux \(1000 in all \d+ usable cadences\): not a light curve", problem)

@@ -176,6 +176,12 @@ def prepare(
     calm = settled(t)
     if calm.sum() < 100:
         raise ValueError(f"only {int(calm.sum())} usable cadences after the quality mask and settling")
+    if np.ptp(f[calm]) == 0.0:
+        # No star gives the same count in every cadence (photon noise alone varies it); a constant
+        # series is a fill value or a broken export, and its features would all look "quiet".
+        raise ValueError(
+            f"constant flux ({f[calm][0]:g} in all {int(calm.sum())} usable cadences): not a light curve"
+        )
     t, f = t[calm], f[calm]
     flat, _ = detrend(t, f, window_days)
     ok = clip_outliers(flat)
