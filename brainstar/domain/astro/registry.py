@@ -265,8 +265,11 @@ def aliases(where: Location, name: str) -> dict[str, int]:
     return {alias: int(version) for alias, version in model.aliases.items()}
 
 
-def _download(where: Location, name: str, version: int, folder: str) -> tuple[Path, str | None]:
-    """Copy version ``version``'s ``model/`` folder into ``folder``; returns it and the run id.
+def _download(
+    where: Location, name: str, version: int, folder: str, file: str | None = None
+) -> tuple[Path, str | None]:
+    """Copy version ``version``'s ``model/`` folder (or only its ``file``) into ``folder``; returns
+    the folder it landed in and the run id.
 
     MLflow 3.17's ``models:/`` artifact URIs look the version up in the process-wide registry
     (``mlflow.get_registry_uri()``) whatever URI is passed, which without a global setting is
@@ -278,8 +281,10 @@ def _download(where: Location, name: str, version: int, folder: str) -> tuple[Pa
     client = _client(where)
     found = client.get_model_version(_check_name(name), str(version))
     source = client.get_model_version_download_uri(name, str(version))
-    path = download_artifacts(artifact_uri=source, dst_path=folder, tracking_uri=where.tracking_uri)
-    return Path(path), found.run_id
+    if file is not None:
+        source = f"{source.rstrip('/')}/{file}"
+    path = Path(download_artifacts(artifact_uri=source, dst_path=folder, tracking_uri=where.tracking_uri))
+    return (path.parent if file is not None else path), found.run_id
 
 
 def _card_with_version(raw: str, name: str, version: int, run_id: str | None) -> dict[str, Any]:
@@ -287,9 +292,10 @@ def _card_with_version(raw: str, name: str, version: int, run_id: str | None) ->
 
 
 def card(where: Location, name: str, version: int) -> dict[str, Any]:
-    """The card stored with ``version``, plus its ``version`` and MLflow ``run_id``."""
+    """The card stored with ``version``, plus its ``version`` and MLflow ``run_id`` (the card
+    alone is downloaded, not the weights beside it)."""
     with tempfile.TemporaryDirectory() as folder:
-        path, run_id = _download(where, name, version, folder)
+        path, run_id = _download(where, name, version, folder, CARD_FILE)
         return _card_with_version((path / CARD_FILE).read_text(), name, version, run_id)
 
 
