@@ -32,12 +32,11 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-# The local instance: SQLite under DAGSTER_HOME, run queue and run monitoring on.
-# An existing dagster.yaml there is the user's and is left alone.
-# Pool limits live in the instance's storage, so they are applied here (idempotent).
+# The local instance: SQLite under DAGSTER_HOME, run queue and run monitoring on. Any brainstar
+# command creates it on first use, once, under a lock (brainstar/cli/instance.py); an existing
+# dagster.yaml there is the user's and is left alone. Pool limits live in the instance's storage,
+# so they are applied here (idempotent).
 dagster-home: install
-	@mkdir -p "$(DAGSTER_HOME)"
-	@test -f "$(DAGSTER_HOME)/dagster.yaml" || cp deploy/local/dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
 	@$(BIN)/brainstar pools apply
 
 run: install dagster-home

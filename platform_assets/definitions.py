@@ -14,6 +14,7 @@ from platform_assets.operations import definitions as operations
 from platform_assets.operations.executors import executor_from_env
 from resources import Notifier, default_resources
 from sensors.run_notifications import run_failure_notifier, run_success_summary
+from sensors.run_workers import dead_run_worker_sensor
 
 defs = dg.Definitions.merge(
     neuro.defs,
@@ -21,7 +22,7 @@ defs = dg.Definitions.merge(
     astro.defs,
     operations.defs,
     dg.Definitions(
-        sensors=[run_failure_notifier, run_success_summary],
+        sensors=[run_failure_notifier, run_success_summary, dead_run_worker_sensor],
         # Notifier reads BRAINSTAR_SLACK_* / BRAINSTAR_SMTP_* when it sends, so no secret shows in the UI.
         resources={**default_resources(), "notifier": Notifier()},
         executor=executor_from_env(),

@@ -34,8 +34,11 @@ class LandingZone(dg.ConfigurableResource):
         return landing.scan_neuro_sessions(self.path)
 
     def session_dir(self, partition_key: str) -> Path:
-        """The folder of a session partition; the key is validated, never used as a raw path."""
-        return landing.session_dir(self.path, partition_key)
+        """The folder of a session partition; the key is validated, never used as a raw path.
+
+        Raises ``NamedInputError`` when a symbolic link in it leads out of the landing zone.
+        """
+        return landing.checked_session_dir(self.path, partition_key)
 
     def survey_files(self, survey: str) -> tuple[list[Path], list[landing.RejectedEntry]]:
         return landing.survey_files(self.path, survey)

@@ -43,7 +43,7 @@ class Discovery:
     ready: list[str]  # keys of complete sessions not yet partitions, in landing order
     pending: dict[str, landing.Fingerprint]  # new sessions still settling, as this look saw them
     deferred: int  # new sessions not looked at because of the per-look cap
-    rejected: list[landing.RejectedEntry]  # names that break the landing contract
+    rejected: list[landing.RejectedEntry]  # names that break the landing contract, entries not read
 
 
 def discover_sessions(
@@ -62,15 +62,9 @@ def discover_sessions(
     Without it (one look, no history: the command line), old enough is complete.
     """
     sessions, rejected = scan
-    if previous is None:
-        settled, changing = landing.complete_new_sessions(sessions, known_keys, settle_seconds, now)
-        ready, deferred = settled, 0
-        pending = {session.partition_key: landing.fingerprint(session.path) for session in changing}
-    else:
-        cap = len(sessions) if limit is None else limit
-        step = landing.settle_step(sessions, known_keys, previous, settle_seconds, now, cap)
-        ready, pending, deferred = step.ready, step.pending, step.deferred
-    return Discovery([session.partition_key for session in ready], pending, deferred, rejected)
+    step = landing.settle_step(sessions, known_keys, previous, settle_seconds, now, limit)
+    ready = [session.partition_key for session in step.ready]
+    return Discovery(ready, step.pending, step.deferred, rejected + step.rejected)
 
 
 def decode_cursor(cursor: str | None) -> dict[str, landing.Fingerprint]:

@@ -58,6 +58,7 @@ EXPECTED_SENSORS = {
     "run_failure_notifier",
     "run_success_summary",
     "astro_survey_files_sensor",
+    "dead_run_worker_sensor",
 }
 EXPECTED_SCHEDULES = {"workflow_schedule", "cleanup_schedule"}
 DOMAINS = {"neuro", "cortex", "astro"}

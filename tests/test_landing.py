@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from brainstar.core import landing
+from tests.reliability.trees import deep_chain
 
 
 def make_session(root: Path, subject: str, session: str) -> Path:
@@ -58,13 +59,15 @@ def test_settle_time_uses_the_newest_file(tmp_path: Path) -> None:
     old = time.time() - 600
     for path in [folder / "dwi.bval", folder]:
         os.utime(path, (old, old))
+    sessions, _ = landing.scan_neuro_sessions(tmp_path)
     now = time.time()
-    assert landing.is_settled(folder, settle_seconds=60, now=now)
+    assert landing.settle_step(sessions, set(), None, 60, now).ready == sessions
     (folder / "dwi.bvec").write_text("still copying")
-    assert not landing.is_settled(folder, settle_seconds=60, now=now)
+    decision = landing.settle_step(sessions, set(), None, 60, now)
+    assert decision.ready == [] and list(decision.pending) == ["sub-01_ses-01"]
 
 
-def test_complete_new_sessions_skips_known_and_splits_by_settle_time(tmp_path: Path) -> None:
+def test_one_look_skips_known_and_splits_by_settle_time(tmp_path: Path) -> None:
     old = time.time() - 600
     for name in ("ses-01", "ses-02"):
         folder = make_session(tmp_path, "sub-01", name)
@@ -72,9 +75,100 @@ def test_complete_new_sessions_skips_known_and_splits_by_settle_time(tmp_path: P
             os.utime(path, (old, old))
     make_session(tmp_path, "sub-01", "ses-03")
     sessions, _ = landing.scan_neuro_sessions(tmp_path)
-    settled, changing = landing.complete_new_sessions(sessions, {"sub-01_ses-01"}, 60, time.time())
-    assert [s.partition_key for s in settled] == ["sub-01_ses-02"]
-    assert [s.partition_key for s in changing] == ["sub-01_ses-03"]
+    decision = landing.settle_step(sessions, {"sub-01_ses-01"}, None, 60, time.time())
+    assert [s.partition_key for s in decision.ready] == ["sub-01_ses-02"]
+    assert list(decision.pending) == ["sub-01_ses-03"]
+
+
+def test_a_folder_nested_1100_deep_is_reported_and_the_session_still_settles(tmp_path: Path) -> None:
+    folder = make_session(tmp_path, "sub-01", "ses-01")
+    # os.walk recursed and raised RecursionError on this tree
+    with deep_chain(folder, 1100):
+        sessions, _ = landing.scan_neuro_sessions(tmp_path)
+        decision = landing.settle_step(sessions, set(), None, 0, time.time())
+    assert [s.partition_key for s in decision.ready] == ["sub-01_ses-01"]
+    [entry] = decision.rejected
+    assert entry.relative_path == "neuro/sub-01/ses-01" + "/d" * landing.MAX_SESSION_DEPTH
+    assert f"nested deeper than {landing.MAX_SESSION_DEPTH} levels" in entry.reason
+
+
+def test_links_out_of_the_landing_zone_are_refused_and_links_inside_are_read(tmp_path: Path) -> None:
+    root = tmp_path / "landing"
+    folder = make_session(root, "sub-01", "ses-01")
+    outside = tmp_path / "secret.txt"
+    outside.write_text("not landed data")
+    (folder / "dwi.bvec").symlink_to(outside)
+    inside = make_session(root, "sub-02", "ses-01")
+    (inside / "dwi.bvec").symlink_to(folder / "dwi.bval")
+
+    sessions, _ = landing.scan_neuro_sessions(root)
+    decision = landing.settle_step(sessions, set(), None, 0, time.time())
+    [entry] = decision.rejected
+    assert entry.relative_path == "neuro/sub-01/ses-01/dwi.bvec"
+    assert entry.reason.startswith(landing.ESCAPING_LINK) and "secret.txt" in entry.reason
+    with pytest.raises(ValueError, match=r"neuro/sub-01/ses-01/dwi.bvec: symbolic link to a path outside"):
+        landing.checked_session_dir(root, "sub-01_ses-01")
+    assert landing.checked_session_dir(root, "sub-02_ses-01") == inside
+
+
+@pytest.mark.parametrize(
+    ("subject", "reason"),
+    [
+        ("sub-" + "a" * 251, "has 251 characters (at most 64)"),
+        (os.fsdecode(b"sub-\xff\xfe"), "not valid UTF-8"),
+        ("sub-01\n", "control characters"),
+        ("sub-01\x1b[31m", "control characters"),
+    ],
+    ids=["label-251-chars", "not-utf8", "newline", "terminal-escape"],
+)
+def test_odd_subject_names_are_rejected_printably_and_the_rest_still_listed(
+    tmp_path: Path, subject: str, reason: str
+) -> None:
+    make_session(tmp_path, "sub-01", "ses-01")
+    (tmp_path / "neuro" / subject / "ses-01").mkdir(parents=True)
+    sessions, rejected = landing.scan_neuro_sessions(tmp_path)
+    assert [s.partition_key for s in sessions] == ["sub-01_ses-01"]
+    [entry] = rejected
+    assert reason in entry.reason
+    entry.relative_path.encode("ascii")  # printable: no surrogate, no control character
+    assert entry.relative_path.isprintable()
+
+
+def test_a_non_utf8_survey_file_is_rejected_and_the_listing_still_digests(tmp_path: Path) -> None:
+    kepler = tmp_path / "astro" / "kepler"
+    kepler.mkdir(parents=True)
+    good = kepler / "kplr000757076-2009166043257_llc.fits"
+    good.write_bytes(b"x")
+    before = landing.survey_listing(tmp_path, "kepler")
+    (kepler / os.fsdecode(b"kplr\xff-2009166043257_llc.fits")).write_bytes(b"y")
+    after = landing.survey_listing(tmp_path, "kepler")
+    assert after.n_files == 2 and after.digest != before.digest
+    files, rejected = landing.survey_files(tmp_path, "kepler")
+    assert files == [good]
+    assert [(r.relative_path, r.reason) for r in rejected] == [
+        ("astro/kepler/kplr\\xff-2009166043257_llc.fits", "name is not valid UTF-8")
+    ]
+
+
+def test_an_unreadable_subject_folder_is_reported_and_the_others_listed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_session(tmp_path, "sub-01", "ses-01")
+    locked = make_session(tmp_path, "sub-02", "ses-01").parent
+    real_scandir = os.scandir
+
+    def scandir(path: Path) -> object:
+        # chmod 0 does not stop root, which the CI machine runs as: refuse as the OS would.
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    sessions, rejected = landing.scan_neuro_sessions(tmp_path)
+    assert [s.partition_key for s in sessions] == ["sub-01_ses-01"]
+    assert [(r.relative_path, r.reason) for r in rejected] == [
+        ("neuro/sub-02", "cannot list: Permission denied")
+    ]
 
 
 def test_survey_files_follow_the_naming_contract(tmp_path: Path) -> None:

@@ -55,11 +55,10 @@ def sessions() -> None:
 )
 def sessions_register(settle_seconds: float) -> None:
     """Add settled sessions in the landing zone as neuro_sessions partitions of the instance."""
-    import dagster as dg
-
+    from brainstar.cli.instance import open_instance
     from brainstar.cli.neuro_sessions import register_settled_sessions
 
-    with dg.DagsterInstance.get() as instance:
+    with open_instance() as instance:
         registration = register_settled_sessions(instance, settings.landing_dir(), settle_seconds)
     click.echo(f"added {len(registration.ready)} session(s): {' '.join(registration.ready) or '-'}")
     for entry in registration.rejected:
@@ -75,8 +74,7 @@ def pools() -> None:
 @click.option("--gpus", type=int, default=None, help="GPU slots (default: the GPUs torch sees, at least 1).")
 def pools_apply(gpus: int | None) -> None:
     """Set every pool's limit on the instance; Dagster keeps these in its storage, not in dagster.yaml."""
-    import dagster as dg
-
+    from brainstar.cli.instance import open_instance
     from brainstar.core.pools import pool_limits
 
     if gpus is None:
@@ -84,7 +82,7 @@ def pools_apply(gpus: int | None) -> None:
 
         gpus = torch.cuda.device_count()
     limits = pool_limits(gpus)
-    with dg.DagsterInstance.get() as instance:
+    with open_instance() as instance:
         for pool, limit in limits.items():
             instance.event_log_storage.set_concurrency_slots(pool, limit)
     click.echo(" ".join(f"{pool}={limit}" for pool, limit in limits.items()))
@@ -94,8 +92,7 @@ def pools_apply(gpus: int | None) -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for demo data if it is written.")
 def run(seed: int) -> None:
     """Write demo data if the landing zone is empty, then materialize every asset."""
-    import dagster as dg
-
+    from brainstar.cli.instance import open_instance
     from brainstar.cli.materialize_all import format_table, materialize_all
     from brainstar.cli.neuro_sessions import register_settled_sessions
     from brainstar.demo.landing import landing_is_empty, write_demo_landing
@@ -105,7 +102,7 @@ def run(seed: int) -> None:
     if landing_is_empty(landing_root):
         write_demo_landing(landing_root, seed=seed)
         click.echo(f"landing zone was empty: wrote demo data to {landing_root}")
-    with dg.DagsterInstance.get() as instance:
+    with open_instance() as instance:
         registration = register_settled_sessions(instance, landing_root)
         for entry in registration.rejected:
             click.echo(f"skipped {entry.relative_path}: {entry.reason}", err=True)

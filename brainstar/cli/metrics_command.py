@@ -57,14 +57,13 @@ def metrics(since: str, as_json: bool, notify: bool, thresholds_file: Path | Non
 
     Exit status: 0 no alert, 3 at least one alert (notified or not), 2 bad arguments.
     """
-    import dagster as dg
-
+    from brainstar.cli.instance import open_instance
     from brainstar.cli.metrics_instance import collect_report
     from brainstar.core.metrics import DEFAULT_THRESHOLDS, alert_text, load_thresholds, parse_since
 
     thresholds = load_thresholds(thresholds_file) if thresholds_file else DEFAULT_THRESHOLDS
     window = parse_since(since)
-    with dg.DagsterInstance.get() as instance:
+    with open_instance() as instance:
         report = collect_report(instance, window, thresholds)
 
     if as_json:

@@ -4,9 +4,14 @@ Everything runs in process and finishes in well under a second, so a run's wall 
 run worker's start-up and nothing else.
 """
 
+import os
 import time
+from pathlib import Path
 
 import dagster as dg
+
+from brainstar.core.atomic import atomic_path
+from sensors.run_workers import build_dead_run_worker_sensor
 
 
 class GreetingConfig(dg.Config):
@@ -94,8 +99,29 @@ def hanging_job() -> None:
     hang()
 
 
+class KillableConfig(dg.Config):
+    folder: str
+
+
+@dg.op(pool="heavy")
+def write_then_wait(config: KillableConfig) -> None:
+    """Holds the heavy slot mid-write (a temporary file open) until the test kills its process."""
+    folder = Path(config.folder)
+    with atomic_path(folder / "result.bin") as partial:
+        partial.write_bytes(b"half a result")
+        (folder / "worker.pid").write_text(str(os.getpid()))
+        time.sleep(600)
+
+
+@dg.job(executor_def=dg.in_process_executor)
+def killable_job() -> None:
+    write_then_wait()
+
+
 defs = dg.Definitions(
     assets=[numbers, total, letter, orphan],
-    jobs=[greeting_job, heavy_job, hanging_job, totals_job, ops_demo_job],
+    jobs=[greeting_job, heavy_job, hanging_job, killable_job, totals_job, ops_demo_job],
+    # Checks every second here (every 30 s in the code location), so the kill test is quick.
+    sensors=[build_dead_run_worker_sensor(minimum_interval_seconds=1, grace_seconds=1)],
     executor=dg.in_process_executor,
 )
