@@ -13,6 +13,7 @@ from brainstar.core import settings
 
 
 @click.group()
+@click.version_option(package_name="brainstar", prog_name="brainstar")
 def cli() -> None:
     """brainstar: neuroimaging, cortical-column and astronomy pipelines on Dagster."""
 

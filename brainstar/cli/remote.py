@@ -127,6 +127,7 @@ query BrainstarAssetJobs {
   assetNodes {
     assetKey { path }
     isPartitioned
+    partitionKeys
     jobNames
     repository { name location { name } }
   }
@@ -160,6 +161,8 @@ def _asset_job(url: str, asset_keys: list[list[str]], partition: str | None, tar
     if partitioned and partition is None:
         verb = "is" if len(partitioned) == 1 else "are"
         raise RemoteError(f"{', '.join(partitioned)} {verb} partitioned: give a partition key")
+    for key in partitioned:
+        _check_partition(key, partition, by_key[key].get("partitionKeys") or [])
     sizes = _job_sizes(nodes)
     holding = [job for job in sizes if all(job in _jobs_of(by_key[key]) for key in wanted)]
     if not holding:
@@ -175,6 +178,18 @@ def _asset_job(url: str, asset_keys: list[list[str]], partition: str | None, tar
         )
     name, (found_location, found_repository) = min(holding, key=lambda job: (sizes[job], job[0]))
     return replace(target, job_name=name, location=found_location, repository=found_repository)
+
+
+MAX_LISTED_PARTITIONS = 20
+
+
+def _check_partition(asset: str, partition: str | None, known: Sequence[str]) -> None:
+    """A run for a partition the asset does not have would fail on the server, after queueing."""
+    if partition in known:
+        return
+    listed = ", ".join(known[:MAX_LISTED_PARTITIONS]) or "none yet"
+    more = f" and {len(known) - MAX_LISTED_PARTITIONS} more" if len(known) > MAX_LISTED_PARTITIONS else ""
+    raise RemoteError(f"{asset} has no partition {partition!r}; known partitions: {listed}{more}")
 
 
 def _jobs_of(node: Mapping[str, Any]) -> set[tuple[str, Owner]]:

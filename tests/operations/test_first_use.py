@@ -10,7 +10,11 @@ from __future__ import annotations
 import multiprocessing
 from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
+
 from brainstar.cli.instance import INITIALISED_MARKER, LOCAL_INSTANCE_CONFIG, ensure_instance, open_instance
+from brainstar.cli.main import cli
 
 N_PROCESSES = 5
 
@@ -53,3 +57,17 @@ def test_an_existing_configuration_is_left_alone(tmp_path: Path) -> None:
     assert (home / "dagster.yaml").read_text() == own
     with open_instance(home) as instance:
         assert instance.get_runs() == []
+
+
+def test_commands_outside_make_find_the_default_instance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No DAGSTER_HOME set (a user's shell, not make): ./.dagster_home is created and used."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setenv("BRAINSTAR_LANDING_DIR", str(tmp_path / "landing"))
+    result = CliRunner().invoke(cli, ["sessions", "register"])
+    assert result.exit_code == 0, result.output
+    assert "added 0 session(s)" in result.output
+    assert (tmp_path / ".dagster_home" / INITIALISED_MARKER).exists()
+    assert CliRunner().invoke(cli, ["--version"]).output.startswith("brainstar, version ")

@@ -218,6 +218,10 @@ def test_partition_goes_to_the_run_as_the_partition_tag(webserver_url: str) -> N
         (("--job", "greeting_job"), 'Missing required config entry "ops"'),
         (("--select", "ops_demo/numbers,ops_demo/nope"), "no asset ops_demo/nope on"),
         (("--select", "ops_demo/letter"), "ops_demo/letter is partitioned: give a partition key"),
+        (
+            ("--select", "ops_demo/letter", "--partition", "z"),
+            "ops_demo/letter has no partition 'z'; known partitions: a, b",
+        ),
         (("--select", "loose/orphan"), "no job on http://127.0.0.1:"),
     ],
 )
