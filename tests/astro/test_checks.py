@@ -49,10 +49,17 @@ def test_no_bad_files_fails_when_the_report_lists_a_bad_file(
 
 def _rows_keeping_the_suite(modality: str) -> pd.DataFrame:
     """Two rows in range for every rule of the modality's suite, with the unique column repeated."""
-    row: dict[str, Any] = {}
+    rows: list[dict[str, Any]] = [{}, {}]
     for rule in expectations.SUITES[modality]:
-        row[rule.column] = rule.values[0] if rule.values else (rule.low if rule.low is not None else 1)
-    return pd.DataFrame([row, row])
+        if rule.values:
+            values = [rule.values[0]] * 2
+        elif rule.low is not None and rule.high is not None:
+            values = [rule.low, rule.high]  # the two ends: every "varies" column varies
+        else:
+            values = [1, 1] if rule.kind == "unique" else [1, 2]
+        for row, value in zip(rows, values, strict=True):
+            row.setdefault(rule.column, value)
+    return pd.DataFrame(rows)
 
 
 @pytest.mark.parametrize("modality", ["spectral", "lightcurve", "sed"])
@@ -125,3 +132,18 @@ def test_only_the_ingest_checks_merely_warn() -> None:
     assert {key for key, is_blocking in blocking.items() if not is_blocking} == {
         (name, "no_bad_files") for name in assets.SURVEY_ASSETS.values()
     }
+
+
+@pytest.mark.parametrize(
+    ("modality", "column"),
+    [(m, r.column) for m, rules in expectations.SUITES.items() for r in rules if r.kind == "varies"],
+)
+def test_expectations_fail_on_a_column_of_one_value(tmp_path: Path, modality: str, column: str) -> None:
+    frame = _rows_keeping_the_suite(modality)
+    unique = next(r.column for r in expectations.SUITES[modality] if r.kind == "unique")
+    frame[unique] = [1, 2]
+    assert expectations.validate(modality, frame)[0]
+    frame[column] = frame[column].iloc[0]
+    passed, summaries = expectations.validate(modality, frame)
+    assert not passed
+    assert [s["column"] for s in summaries if not s["success"]] == [column]

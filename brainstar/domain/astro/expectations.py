@@ -16,7 +16,7 @@ from brainstar.domain.astro import features, inputs
 
 @dataclass(frozen=True)
 class Rule:
-    kind: str  # "unique" | "not_null" | "between" | "in_set"
+    kind: str  # "unique" | "not_null" | "between" | "in_set" | "varies"
     column: str
     low: float | None = None
     high: float | None = None
@@ -31,6 +31,7 @@ SUITES: dict[str, tuple[Rule, ...]] = {
         Rule("between", "logg_cgs", 0.0, 5.5),
         Rule("between", "feh_dex", -3.0, 1.0),
         Rule("between", "snr", 1.0, 1000.0),
+        *(Rule("varies", label) for label in ("teff_k", "logg_cgs", "feh_dex")),
     ),
     "lightcurve": (
         Rule("unique", "kepler_id"),
@@ -39,6 +40,7 @@ SUITES: dict[str, tuple[Rule, ...]] = {
         Rule("between", "ls_period_days", 0.04, 31.0),  # periods.LS_PERIOD_RANGE_DAYS
         Rule("between", "n_cadences", 1000, 100000),
         Rule("not_null", "bls_sde"),
+        *(Rule("varies", column) for column in ("bls_sde", "bls_period_days", "ls_period_days")),
     ),
     "sed": (
         Rule("unique", "source_id"),
@@ -47,6 +49,7 @@ SUITES: dict[str, tuple[Rule, ...]] = {
         Rule("between", "bp_rp", -0.6, 6.0),
         Rule("between", "phot_g_mean_mag", 3.0, 21.0),
         Rule("not_null", "abs_g_mag"),
+        *(Rule("varies", column) for column in ("teff_k", "bp_rp", "phot_g_mean_mag", "parallax")),
     ),
 }
 
@@ -59,6 +62,10 @@ def _expectation(gx: Any, rule: Rule) -> Any:
         return e.ExpectColumnValuesToNotBeNull(column=rule.column)
     if rule.kind == "between":
         return e.ExpectColumnValuesToBeBetween(column=rule.column, min_value=rule.low, max_value=rule.high)
+    if rule.kind == "varies":
+        # A column that is one value for every row (a fill value, a reader that lost the field)
+        # teaches a model nothing, and as a label it makes every error metric meaningless.
+        return e.ExpectColumnStdevToBeBetween(column=rule.column, min_value=0.0, strict_min=True)
     if rule.kind == "in_set":
         return e.ExpectColumnValuesToBeInSet(column=rule.column, value_set=list(rule.values))
     raise ValueError(f"unknown rule kind {rule.kind!r}")
