@@ -1,7 +1,8 @@
 """The Dagster instance the ``brainstar`` commands use: created once, whoever comes first.
 
 ``DAGSTER_HOME`` names it (``./.dagster_home`` when unset, as the Makefile does), and a home
-without a ``dagster.yaml`` gets the local configuration (SQLite, run queue, run monitoring).
+without a ``dagster.yaml`` gets the one the BRAINSTAR_ENV profile names (the local SQLite
+configuration with run queue and run monitoring when unset or dev).
 Creating a fresh SQLite instance is not safe to do twice at once: two first commands raced
 to ``table runs already exists`` or a doubly stamped schema. The first one therefore takes an
 exclusive lock on the home, creates the storage and leaves a marker; every later command sees
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from brainstar.cli.local_dagster import LOCAL_INSTANCE_CONFIG
-from brainstar.core import settings
+from brainstar.core import environments, settings
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -51,10 +52,17 @@ def _create(home: Path) -> None:
     config = home / "dagster.yaml"
     if not config.exists():
         partial = home / f".dagster.yaml.tmp-{os.getpid()}"
-        shutil.copyfile(LOCAL_INSTANCE_CONFIG, partial)
+        shutil.copyfile(instance_template(), partial)
         partial.replace(config)
     dg.DagsterInstance.from_config(str(home)).dispose()
     (home / INITIALISED_MARKER).touch()
+
+
+def instance_template() -> Path:
+    """The ``dagster.yaml`` of the BRAINSTAR_ENV profile; the local (SQLite) one when unset."""
+    if not os.environ.get(environments.ENV_VAR):
+        return LOCAL_INSTANCE_CONFIG
+    return environments.active()[1].instance_template()
 
 
 @contextmanager

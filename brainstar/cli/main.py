@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -14,8 +15,20 @@ from brainstar.core import settings
 
 @click.group()
 @click.version_option(package_name="brainstar", prog_name="brainstar")
-def cli() -> None:
-    """brainstar: neuroimaging, cortical-column and astronomy pipelines on Dagster."""
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """brainstar: neuroimaging, cortical-column and astronomy pipelines on Dagster.
+
+    BRAINSTAR_ENV (dev, staging, prod) picks the deployment profile whose settings fill in
+    every variable the environment leaves unset: see `brainstar env show`.
+    """
+    from brainstar.core import environments
+
+    ctx.obj = {"environ_before_profile": dict(os.environ)}
+    try:
+        environments.apply_named(os.environ)
+    except environments.EnvironmentsError as error:
+        raise click.ClickException(str(error)) from error
 
 
 @cli.command("demo-data")
@@ -152,11 +165,13 @@ def _register_domain_commands() -> None:
     # The domain command modules import only click at module level; heavy imports wait.
     from brainstar.cli.astro_command import serve
     from brainstar.cli.cortex_command import cortex
+    from brainstar.cli.env_command import env
     from brainstar.cli.kernels_command import warm_kernels
     from brainstar.cli.metrics_command import metrics
     from brainstar.cli.remote_command import trigger, watch
 
     cli.add_command(cortex)
+    cli.add_command(env)
     cli.add_command(serve)
     cli.add_command(metrics)
     cli.add_command(trigger)

@@ -15,23 +15,29 @@ Kubernetes; only the environment differs, so the choice is read from it at load 
     goes to the Celery queue its ``dagster-celery/queue`` op tag names (its pool's).
 """
 
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import dagster as dg
 
-from brainstar.core import settings
+from brainstar.core import environments, settings
 
 # The variable names, for messages and tests; brainstar.core.settings reads them.
 EXECUTOR_ENV = settings.EXECUTOR_VAR
 K8S_MAX_CONCURRENT_ENV = settings.K8S_MAX_CONCURRENT_VAR
 DEFAULT_EXECUTOR = settings.DEFAULT_EXECUTOR
 
-# Every step pod asks for at least this much, so the scheduler does not pack CPU steps
-# onto one node; GPU steps raise it through their op tags (deep merge, op tag wins).
-K8S_STEP_DEFAULTS: dict[str, Any] = {
-    "container_config": {"resources": {"requests": {"cpu": "1", "memory": "2Gi"}}},
-}
+
+
+def k8s_step_defaults(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """What every step pod asks for: the BRAINSTAR_ENV profile's ``k8s_step_requests`` (dev's
+    when unset), so the scheduler does not pack CPU steps onto one node; GPU steps raise it
+    through their op tags (deep merge, op tag wins)."""
+    source = os.environ if environ is None else environ
+    name = source.get(environments.ENV_VAR) or environments.DEFAULT_ENV
+    profile = environments.load()[name]
+    return {"container_config": {"resources": {"requests": dict(profile.k8s_step_requests)}}}
 
 
 def _multiprocess(environ: Mapping[str, str] | None) -> dg.ExecutorDefinition:
@@ -49,7 +55,7 @@ def _k8s(environ: Mapping[str, str] | None) -> dg.ExecutorDefinition:
         # Pools (brainstar/core/pools.py) already limit GPU, heavy, processing and BIDS steps across
         # all runs; a per-run tag limit on the same steps could only ever be looser or equal.
         "tag_concurrency_limits": [],
-        "step_k8s_config": K8S_STEP_DEFAULTS,
+        "step_k8s_config": k8s_step_defaults(environ),
     }
     return k8s_job_executor.configured(config, name="brainstar_k8s")
 

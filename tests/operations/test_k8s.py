@@ -77,7 +77,7 @@ def build_step_job(defs: dg.Definitions, values: Mapping[str, Any], asset_key: s
         namespace="brainstar",
     )
     executor_context = K8sContainerContext(
-        run_k8s_config=UserDefinedDagsterK8sConfig.from_dict(executors.K8S_STEP_DEFAULTS)
+        run_k8s_config=UserDefinedDagsterK8sConfig.from_dict(executors.k8s_step_defaults({}))
     )
     context = (
         run_context.merge(executor_context)
