@@ -45,6 +45,27 @@ def dagster_home() -> Path:
     return _env_path(DAGSTER_HOME_VAR, DEFAULT_DAGSTER_HOME)
 
 
+NIFTI_MEMORY_BUDGET_VAR = "BRAINSTAR_NIFTI_MEMORY_BUDGET_GB"
+# An HCP-sized DWI (145x174x145x288, int16, read as float32) needs 6.3 GB.
+DEFAULT_NIFTI_MEMORY_BUDGET_GB = 8.0
+
+
+def nifti_memory_budget_bytes(environ: Mapping[str, str] | None = None) -> int:
+    """Bytes reading one NIfTI image may take (stored voxels plus their float32 copy): a header's
+    claimed size is checked against it before any voxel is read. Decimal GB; 8 when unset."""
+    source = os.environ if environ is None else environ
+    raw = source.get(NIFTI_MEMORY_BUDGET_VAR, "").strip()
+    if not raw:
+        return int(DEFAULT_NIFTI_MEMORY_BUDGET_GB * 1e9)
+    try:
+        gigabytes = float(raw)
+    except ValueError:
+        gigabytes = float("nan")
+    if not (gigabytes > 0 and gigabytes != float("inf")):
+        raise ValueError(f"{NIFTI_MEMORY_BUDGET_VAR}={raw!r} is not a positive number of gigabytes")
+    return int(gigabytes * 1e9)
+
+
 def requested_device() -> str:
     return os.environ.get(DEVICE_VAR) or DEFAULT_DEVICE
 

@@ -78,6 +78,9 @@ def _ingestion_asset(survey: str, description: str) -> dg.AssetsDefinition:
         skipped = report.get("skipped", [])  # readable files whose object is not a star (CLASS, velocity)
         for skip in skipped:
             context.log.info(f"skipped {skip['file']}: {skip['reason']}")
+        # Per-row problems of files that were read (values that are not numbers, repeated ids,
+        # missing fields), per file, so that a half-usable file is visible, not silently thinned.
+        notes = report.get("notes", [])
         return dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(str(warehouse.file(context.asset_key, TABLE_FILE))),
@@ -90,6 +93,8 @@ def _ingestion_asset(survey: str, description: str) -> dg.AssetsDefinition:
                 "bad_files": dg.MetadataValue.json(report["failures"]),
                 "n_skipped_files": len(skipped),
                 "skipped_files": dg.MetadataValue.json(skipped),
+                "n_files_with_notes": len({note["file"] for note in notes}),
+                "file_notes": dg.MetadataValue.json(notes),
                 "content_version": report["version"],
                 "wall_seconds": report["wall_seconds"],
             },

@@ -238,9 +238,28 @@ def sdss_rows(
 
 def lightcurve_row(record: readers.KeplerRecord) -> dict[str, Any]:
     """Prepared light curve -> period features and folded views (no file access)."""
+    check_usable_cadences(record)
     prepared = lightcurves.prepare(record.time, record.flux, record.quality)
     features = periods.lightcurve_features(prepared["time"], prepared["flat"], prepared["norm"])
     return {"kepler_id": record.kepler_id, "n_cadences": int(prepared["time"].size), **features}
+
+
+def check_usable_cadences(record: readers.KeplerRecord) -> None:
+    """Refuse a light curve none of whose cadences survives the quality mask, saying why.
+
+    Each reason is counted over all cadences (one cadence may have several), so a file whose
+    every cadence is flagged reads differently from one whose TIME column is empty.
+    """
+    bitmask = lightcurves.DEFAULT_QUALITY_BITMASK
+    if lightcurves.quality_mask(record.time, record.flux, record.quality, bitmask).any():
+        return
+    reasons = {
+        "a non-finite TIME": int(np.sum(~np.isfinite(record.time))),
+        "a non-finite PDCSAP_FLUX": int(np.sum(~np.isfinite(record.flux))),
+        f"a quality flag in bitmask {bitmask}": int(np.sum((record.quality & bitmask) != 0)),
+    }
+    counted = ", ".join(f"{n} with {reason}" for reason, n in reasons.items() if n)
+    raise ValueError(f"no usable cadence among {record.time.size}: {counted}")
 
 
 def kepler_rows(path: Path) -> list[dict[str, Any]]:
@@ -249,8 +268,10 @@ def kepler_rows(path: Path) -> list[dict[str, Any]]:
 
 def gaia_rows(path: Path) -> FileRows:
     """gaia_source rows of a CSV, ECSV or VOTable export; missing values stay NaN and are noted, and so
-    is what the rows lack for the corrections (parallax zero-point, extinction, flux excess)."""
-    frame = readers.read_gaia(path).drop(columns=["file"])
+    are values that were not numbers, repeated source_ids and what the rows lack for the corrections
+    (parallax zero-point, extinction, flux excess)."""
+    read = readers.read_gaia_file(path)
+    frame = read.frame.drop(columns=["file"])
     missing = readers.gaia_missing(frame)
     notes = [f"{n} of {len(frame)} rows without {name} (left missing)" for name, n in missing.items()]
-    return FileRows(frame.to_dict(orient="records"), notes + photometry.quality_notes(frame))
+    return FileRows(frame.to_dict(orient="records"), read.notes + notes + photometry.quality_notes(frame))

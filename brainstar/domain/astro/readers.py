@@ -28,6 +28,8 @@ SDSS_SUMMARY_KEYS = ("PLATE", "MJD", "FIBERID", "SPECOBJID")
 SPZLINE_REQUIRED = ("LINENAME", "LINEWAVE", "LINEZ", "LINEAREA", "LINEAREA_ERR")
 KEPLER_COLUMNS = ("TIME", "PDCSAP_FLUX", "PDCSAP_FLUX_ERR")
 KEPLER_QUALITY_COLUMNS = ("SAP_QUALITY", "QUALITY")  # Kepler, TESS
+# Compressed files astropy opens itself (gzip, bzip2, xz), by their first bytes.
+_COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ")
 # Cards that describe the FITS structure, not the target or the observation.
 _STRUCTURAL_CARDS = ("SIMPLE", "BITPIX", "NAXIS", "EXTEND", "XTENSION", "PCOUNT", "GCOUNT", "TFIELDS")
 _STRUCTURAL_PREFIXES = ("NAXIS", "TTYPE", "TFORM", "TUNIT", "TDISP", "TDIM", "TNULL", "TSCAL", "TZERO")
@@ -51,6 +53,11 @@ GAIA_OPTIONAL = photometry.OPTIONAL_COLUMNS
 # source_id = HEALPix level-12 index * 2**35 + (rank within the pixel): below 12 * 4**12 * 2**35.
 GAIA_SOURCE_ID_END = 12 * 4**12 * 2**35
 GAIA_NULLS = ("", "null", "NULL", "nan", "NaN")
+# Values outside these are not positions: read as missing and counted per file, like text in a number column.
+GAIA_RANGES = {"ra": (0.0, 360.0), "dec": (-90.0, 90.0)}
+# log10(wavelength / Angstrom) of any optical or near-infrared spectrograph (1000-50000 A); a loglam
+# column outside it holds linear wavelengths, another unit, or garbage.
+SDSS_LOGLAM_RANGE = (3.0, 4.7)
 
 T = TypeVar("T")
 
@@ -124,13 +131,15 @@ def _table_data(path: Path, hdul: fits.HDUList, index: int, label: str) -> dict[
 
     A plain table (formats.bintable_dtype) is decoded straight from the file's bytes: astropy
     builds one Column object per column, ~60 ms for the 127-column SPECOBJ row against ~1 ms
-    here. Other tables go through astropy, which applies scaling and variable-length arrays.
+    here. Other tables go through astropy, which applies scaling and variable-length arrays,
+    and so do compressed files (astropy opens a gzipped ``.fits`` as it is; its bytes on disk
+    are not the table's).
     """
     hdu = hdul[index]
     if not isinstance(hdu, fits.BinTableHDU):
         raise SurveyFileError(path, f"{label} is not a binary table")
     dtype = formats.bintable_dtype(hdu.header)
-    if dtype is not None:
+    if dtype is not None and not _is_compressed(path):
         n_rows = int(hdu.header.get("NAXIS2", 0))
         with open(path, "rb") as handle:
             handle.seek(int(hdul.fileinfo(index)["datLoc"]))
@@ -146,6 +155,11 @@ def _table_data(path: Path, hdul: fits.HDUList, index: int, label: str) -> dict[
         return {name: np.asarray(data[name]) for name in data.columns.names}
     except Exception as error:
         raise SurveyFileError(path, f"{label} data unreadable ({error})") from error
+
+
+def _is_compressed(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(6).startswith(_COMPRESSED_MAGIC)
 
 
 def _table_columns(
@@ -236,7 +250,7 @@ def read_sdss_spec(path: Path) -> SdssRecord:
             raise SurveyFileError(
                 path, f"has {len(hdul)} HDUs; {hdu_label(2, 'SPECOBJ/SPALL')} summary is missing"
             )
-        label = hdu_label(1, "COADD")
+        label = hdu_label(1, hdul[1].name or "COADD")  # its own name: a light curve says LIGHTCURVE
         cols = _table_columns(path, hdul, 1, label, SDSS_COADD_COLUMNS)
         summary = _sdss_summary(path, hdul)
         lines = _sdss_lines(path, hdul)
@@ -244,8 +258,17 @@ def read_sdss_spec(path: Path) -> SdssRecord:
     loglam = cols["loglam"].astype(np.float64)
     flux = cols["flux"].astype(np.float64)
     ivar = cols["ivar"].astype(np.float64)
+    if loglam.size == 0:
+        raise SurveyFileError(path, f"{label} has no rows")
     if not (np.all(np.isfinite(loglam)) and np.all(np.diff(loglam) > 0)):
         raise SurveyFileError(path, f"{label} column loglam is not finite and increasing")
+    low, high = SDSS_LOGLAM_RANGE
+    if loglam[0] < low or loglam[-1] > high:
+        raise SurveyFileError(
+            path,
+            f"{label} column loglam spans {loglam[0]:.4g} to {loglam[-1]:.4g}, outside {low}-{high}: "
+            "not log10(wavelength / Angstrom) of an optical spectrum",
+        )
     if not np.any(np.isfinite(flux) & (ivar > 0)):
         raise SurveyFileError(path, f"{label} columns flux/ivar: no pixel with finite flux and ivar > 0")
     return SdssRecord(
@@ -312,18 +335,18 @@ def read_lightcurve(path: Path) -> KeplerRecord:
         units = _column_units(hdu.header)
         header = _header_values(hdul[0].header, hdu.header)
     mission = _mission(header, set(cols))
-    target_id = header.get(formats.MISSIONS[mission].id_key, header.get("KEPLERID", header.get("TICID")))
-    if target_id is None:
-        raise SurveyFileError(path, f"{hdu_label(0, 'PRIMARY')} header has neither KEPLERID nor TICID")
+    target_id = _target_id(path, header, formats.MISSIONS[mission].id_key)
     missing = [name for name in KEPLER_COLUMNS if name not in cols]
     if missing:
         raise SurveyFileError(path, f"{label} lacks column(s) {', '.join(missing)}")
+    if cols["TIME"].size == 0:
+        raise SurveyFileError(path, f"{label} has no rows")
     flux = cols["PDCSAP_FLUX"].astype(np.float64)
     if not np.isfinite(flux).any():
         raise SurveyFileError(path, f"{label} column PDCSAP_FLUX has no finite value")
     return KeplerRecord(
         file=path.name,
-        kepler_id=int(target_id),
+        kepler_id=target_id,
         time=cols["TIME"].astype(np.float64),
         flux=flux,
         flux_err=cols["PDCSAP_FLUX_ERR"].astype(np.float64),
@@ -335,6 +358,20 @@ def read_lightcurve(path: Path) -> KeplerRecord:
     )
 
 
+def _target_id(path: Path, header: dict[str, Any], id_key: str) -> int:
+    """The mission's target id (KEPLERID or TICID) as an integer; the error names the keyword."""
+    key = next((k for k in (id_key, "KEPLERID", "TICID") if header.get(k) is not None), None)
+    if key is None:
+        raise SurveyFileError(path, f"{hdu_label(0, 'PRIMARY')} header has neither KEPLERID nor TICID")
+    value = header[key]
+    try:
+        return int(value)
+    except (TypeError, ValueError) as error:
+        raise SurveyFileError(
+            path, f"header keyword {key} = {value!r} is not an integer target id"
+        ) from error
+
+
 read_kepler_llc = read_lightcurve  # Kepler llc and TESS lc files share one layout
 read_tess_lc = read_lightcurve
 
@@ -343,6 +380,8 @@ def _gaia_format(path: Path) -> str:
     """votable, ecsv or csv: by content first (the bulk ``GaiaSource_*.csv`` files are ECSV), then suffix."""
     with open(path, "rb") as handle:
         start = handle.read(512).lstrip()
+    if b"\x00" in start and not start.startswith(_COMPRESSED_MAGIC):
+        raise SurveyFileError(path, "binary content (NUL bytes): not a CSV, ECSV or VOTable text file")
     if start.startswith(b"<?xml") or start.startswith(b"<VOTABLE"):
         return "votable"
     if start.startswith(b"# %ECSV"):
@@ -418,31 +457,98 @@ def _column_values(column: Any) -> Any:
     return [None if m else plain_value(v) for v, m in zip(data, mask, strict=True)]
 
 
-def read_gaia(path: Path, required: Sequence[str] = GAIA_REQUIRED) -> pd.DataFrame:
-    """A gaia_source export (CSV, ECSV or VOTable) as one normalised frame.
+@dataclass
+class GaiaFile:
+    """A gaia_source export as read: the normalised frame and, per problem, what its rows got wrong."""
+
+    frame: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+def read_gaia_file(path: Path, required: Sequence[str] = GAIA_REQUIRED) -> GaiaFile:
+    """A gaia_source export (CSV, ECSV or VOTable) as one normalised frame, with notes on its rows.
 
     Column names are lower-cased (VOTable results carry ``SOURCE_ID``); source_id is int64;
     the ``required`` measurements (source_id first) are float64 with NaN where the file has
     no value (empty fields, ``null``, masked VOTable cells): the parallax and RUWE of
     2-parameter solutions stay missing, never filled. :func:`gaia_missing` counts them.
     The GAIA_OPTIONAL columns a file has are float64 the same way; absent ones stay absent.
+
+    A file without a table or without rows is a :class:`SurveyFileError`. Problems of single
+    rows are counted in ``notes`` and the rest of the file is kept: a value that is not a finite
+    number (text, ``inf``) or lies outside GAIA_RANGES is read as missing, and a row repeating
+    an earlier row's source_id is dropped.
     """
     kind = _gaia_format(path)
     table = _read_gaia_table(path, kind)
-    table.rename_columns(table.colnames, [str(c).lower() for c in table.colnames])
+    if not table.colnames:
+        raise SurveyFileError(path, "holds no table: the file is empty or has no header line")
+    # A byte-order mark (spreadsheet exports) would otherwise stick to the first column's name.
+    table.rename_columns(table.colnames, [str(c).lstrip("\ufeff").strip().lower() for c in table.colnames])
     missing = [name for name in required if name not in table.colnames]
     if missing:
-        raise SurveyFileError(path, f"lacks column(s) {', '.join(missing)}")
+        raise SurveyFileError(path, f"lacks column(s) {', '.join(missing)}{_delimiter_hint(table.colnames)}")
+    if len(table) == 0:
+        raise SurveyFileError(path, f"has no data rows (only the header of {len(table.colnames)} columns)")
     source_ids = _gaia_source_ids(path, table["source_id"])
     table.remove_column("source_id")
     frame = pd.DataFrame({"source_id": source_ids})
     for name in table.colnames:
         frame[name] = _column_values(table[name])
     present = [name for name in GAIA_OPTIONAL if name in frame.columns and name not in required]
+    notes = []
     for name in [*required[1:], *present]:
-        frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(np.float64)
+        frame[name], note = _gaia_numbers(name, frame[name])
+        notes.extend([note] if note else [])
+    repeated = frame["source_id"].duplicated()
+    if repeated.any():
+        rows = np.flatnonzero(repeated)
+        shown = ", ".join(f"row {i + 1} ({frame['source_id'].iloc[i]})" for i in rows[:3])
+        notes.append(f"{len(rows)} of {len(frame)} rows repeat an earlier row's source_id (dropped): {shown}")
+        frame = frame[~repeated].reset_index(drop=True)
     frame["file"] = path.name
-    return frame
+    return GaiaFile(frame, notes)
+
+
+def read_gaia(path: Path, required: Sequence[str] = GAIA_REQUIRED) -> pd.DataFrame:
+    """:func:`read_gaia_file`'s frame alone."""
+    return read_gaia_file(path, required).frame
+
+
+def _gaia_numbers(name: str, values: pd.Series) -> tuple[pd.Series, str | None]:
+    """A column as float64, and a note counting the given values that are not usable numbers.
+
+    Missing values (None, NaN) stay missing without a note: :func:`gaia_missing` counts them.
+    Text, infinities and (GAIA_RANGES) impossible positions become NaN and are counted here,
+    so a bad value is never mistaken for an absent one.
+    """
+    numbers = pd.to_numeric(values, errors="coerce").astype(np.float64)
+    given = values.notna().to_numpy()
+    bad = given & ~np.isfinite(numbers.to_numpy())
+    low, high = GAIA_RANGES.get(name, (-np.inf, np.inf))
+    bad |= given & ((numbers.to_numpy() < low) | (numbers.to_numpy() > high))
+    if not bad.any():
+        return numbers, None
+    rows = np.flatnonzero(bad)
+    shown = ", ".join(f"row {i + 1} ({_as_written(values.iloc[i])})" for i in rows[:3])
+    limits = f" in {low:g}..{high:g}" if name in GAIA_RANGES else ""
+    return numbers.mask(bad), (
+        f"column {name}: {len(rows)} of {len(values)} values are not finite numbers{limits} "
+        f"(read as missing): {shown}"
+    )
+
+
+def _as_written(value: Any) -> str:
+    """A cell as a message shows it: text quoted, numbers plain (never numpy's ``np.float64(inf)``)."""
+    return repr(value) if isinstance(value, str) else str(plain_value(value))
+
+
+def _delimiter_hint(colnames: Sequence[str]) -> str:
+    """A hint when the header came out as one column: the file is separated by something else."""
+    if len(colnames) != 1:
+        return ""
+    found = [repr(sep) for sep in ("\t", ";", "|", " ") if sep in colnames[0]]
+    return f" (the header reads as one column; separated by {found[0]} instead of commas?)" if found else ""
 
 
 read_gaia_csv = read_gaia  # one reader for the three export formats

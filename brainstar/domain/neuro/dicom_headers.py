@@ -10,6 +10,7 @@ the same header checks as a landed NIfTI session. What the headers hold is only 
 
 from __future__ import annotations
 
+import math
 import os
 import struct
 import tempfile
@@ -26,6 +27,9 @@ from brainstar.domain.neuro.dcm2niix import convert_dicom_to_nifti, dcm2niix_ver
 from brainstar.domain.neuro.dwi_session import DwiFiles, SessionInputError, inspect_headers
 
 POSITION_DECIMALS = 3  # mm: slice positions are compared to the micrometre
+# ImageOrientationPatient holds two unit direction cosines at right angles; scanners write them to
+# about 1e-6, so a deviation of 1 % is a damaged header, not rounding.
+ORIENTATION_TOLERANCE = 0.01
 
 # Where vendors put the b-value outside the public tags: (label, group, private creator,
 # element offset inside the creator's block). dcm2niix reads these (and more); they are
@@ -217,21 +221,83 @@ def _read_header(path: Path) -> _Header:
     for keyword in ("SeriesInstanceUID", "Rows", "Columns"):
         if keyword not in ds:
             raise SessionInputError(path, f"DICOM file lacks {keyword}: not an image of a series")
+    try:
+        return _header_values(path, ds)
+    except SessionInputError:
+        raise
+    except Exception as exc:  # pydicom decodes values on access: a damaged one fails only here
+        raise SessionInputError(path, f"DICOM header value unreadable ({type(exc).__name__}: {exc})") from exc
 
-    def floats(keyword: str, sequence: str) -> tuple[float, ...] | None:
-        value = _plane_value(ds, keyword, sequence)
-        return None if value is None else tuple(round(float(v), POSITION_DECIMALS) for v in value)
 
+def _header_values(path: Path, ds: pydicom.Dataset) -> _Header:
+    orientation = _numbers(path, ds, "ImageOrientationPatient", "PlaneOrientationSequence", 6)
+    if orientation is not None and not _is_orthonormal_pair(orientation):
+        raise SessionInputError(
+            path, f"ImageOrientationPatient {list(orientation)} is not two orthogonal unit vectors"
+        )
+    _check_bvalue(path, ds)
     return _Header(
         path=path,
         series_uid=str(ds.SeriesInstanceUID),
-        rows=int(ds.Rows),
-        columns=int(ds.Columns),
-        position=floats("ImagePositionPatient", "PlanePositionSequence"),
-        orientation=floats("ImageOrientationPatient", "PlaneOrientationSequence"),
+        rows=_integer(path, ds, "Rows"),
+        columns=_integer(path, ds, "Columns"),
+        position=_numbers(path, ds, "ImagePositionPatient", "PlanePositionSequence", 3),
+        orientation=orientation,
         manufacturer=str(ds.get("Manufacturer", "")),
         gradient_sources=_gradient_sources(ds),
     )
+
+
+def _integer(path: Path, ds: pydicom.Dataset, keyword: str) -> int:
+    value = ds[keyword].value
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise SessionInputError(path, f"{keyword} {value!r} is not an integer") from exc
+
+
+def _numbers(
+    path: Path, ds: pydicom.Dataset, keyword: str, sequence: str, count: int
+) -> tuple[float, ...] | None:
+    """A geometry tag as ``count`` finite numbers (rounded to POSITION_DECIMALS), None when absent."""
+    value = _plane_value(ds, keyword, sequence)
+    if value is None:
+        return None
+    items = [value] if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__") else list(value)
+    try:
+        numbers = tuple(float(v) for v in items)
+    except (TypeError, ValueError):
+        numbers = ()
+    if len(numbers) != count or not all(math.isfinite(v) for v in numbers):
+        written = "\\".join(map(str, items))  # as DICOM separates values
+        raise SessionInputError(path, f"{keyword} '{written}' is not {count} finite numbers")
+    return tuple(round(v, POSITION_DECIMALS) for v in numbers)
+
+
+def _is_orthonormal_pair(cosines: tuple[float, ...], tolerance: float = ORIENTATION_TOLERANCE) -> bool:
+    row, column = cosines[:3], cosines[3:]
+    norms = (math.sqrt(sum(v * v for v in row)), math.sqrt(sum(v * v for v in column)))
+    dot = sum(a * b for a, b in zip(row, column, strict=True))
+    return all(abs(n - 1.0) <= tolerance for n in norms) and abs(dot) <= tolerance
+
+
+def _check_bvalue(path: Path, ds: pydicom.Dataset) -> None:
+    """A public DiffusionBValue must be a b-value: dcm2niix reads text or a negative number as b = 0,
+    which would turn a diffusion-weighted volume into a b0 without a word."""
+    diffusion = [group.get("MRDiffusionSequence") for group in _functional_groups(ds)]
+    holders = [ds, *(items[0] for items in diffusion if items)]
+    for holder in holders:
+        if "DiffusionBValue" not in holder:
+            continue
+        value = holder["DiffusionBValue"].value
+        try:
+            bvalue = float(value)
+        except (TypeError, ValueError):
+            bvalue = math.nan
+        if not (math.isfinite(bvalue) and bvalue >= 0):
+            raise SessionInputError(
+                path, f"DiffusionBValue (0018,9087) {value!r} is not a b-value (a number >= 0)"
+            )
 
 
 def _functional_groups(ds: pydicom.Dataset) -> list[pydicom.Dataset]:

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from brainstar.core import settings
 from brainstar.core.atomic import atomic_path
 from brainstar.core.errors import NamedInputError
+from brainstar.domain.neuro import nifti
 
 B0_THRESHOLD = 50.0  # s/mm^2: volumes at or below this are b0 (dipy's default)
 PLAUSIBLE_MAX_BVALUE = 30_000.0  # s/mm^2: ex-vivo scanners reach ~20,000; beyond is a unit error
@@ -178,18 +180,43 @@ def _read_numbers(path: Path) -> np.ndarray:
     return values.squeeze(0) if values.shape[0] == 1 else values
 
 
-def load_image(path: Path):  # -> nibabel.Nifti1Image; nibabel is imported lazily
-    """Load a NIfTI image and force its data through, so truncation is found here."""
+def load_image(path: Path, memory_budget_bytes: int | None = None):  # -> nibabel.Nifti1Image (lazy import)
+    """Load a NIfTI image and force its data through, so truncation is found here.
+
+    The header is checked first (:func:`nifti.header_problem`: empty axes, complex or RGB voxels,
+    voxel sizes, the read size against ``memory_budget_bytes``, by default
+    ``settings.nifti_memory_budget_bytes``), so a header claiming 30000^3 voxels is refused
+    by name instead of ending in a MemoryError. Any other failure to read names the file.
+    """
     import nibabel as nib
 
+    budget = settings.nifti_memory_budget_bytes() if memory_budget_bytes is None else memory_budget_bytes
     try:
         image = nib.load(path)
+        problem = nifti.header_problem(nifti.stored_header(path, type(image.header)), budget)
+    except MemoryError:
+        raise
+    except Exception as error:  # nibabel raises OSError, ValueError, HeaderDataError... for broken files
+        raise _unreadable(path, error) from error
+    if problem:
+        raise SessionInputError(path, problem)
+    if not np.all(np.isfinite(image.affine)):
+        raise SessionInputError(path, "voxel-to-world affine (sform/qform) holds NaN or infinite values")
+    try:
         image.get_fdata(dtype=np.float32)  # nibabel is lazy: a truncated gzip only fails on read
-    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
-        raise SessionInputError(path, f"truncated or corrupt gzip stream ({error})") from error
-    except (OSError, ValueError, nib.filebasedimages.ImageFileError) as error:
-        raise SessionInputError(path, f"not a readable NIfTI image ({error})") from error
+    except MemoryError:
+        raise
+    except Exception as error:
+        raise _unreadable(path, error) from error
     return image
+
+
+def _unreadable(path: Path, error: Exception) -> SessionInputError:
+    # nibabel's messages may span lines ("got 3408 bytes from\n - could the file be damaged?").
+    text = " ".join(str(error).split())
+    if isinstance(error, (EOFError, zlib.error, gzip.BadGzipFile)):
+        return SessionInputError(path, f"truncated or corrupt gzip stream ({text})")
+    return SessionInputError(path, f"not a readable NIfTI image ({type(error).__name__}: {text})")
 
 
 def inspect_headers(files: DwiFiles) -> tuple[HeaderReport, np.ndarray, np.ndarray]:
@@ -216,7 +243,7 @@ def inspect_headers(files: DwiFiles) -> tuple[HeaderReport, np.ndarray, np.ndarr
         )
     bvecs, zeroed = normalise_b0_rows(files.bvec, bvecs, bvals)
 
-    data = np.asanyarray(image.dataobj)
+    data = image.get_fdata(dtype=np.float32)  # cached by load_image: no second decode
     nan_volumes = [i for i in range(n_volumes) if not np.all(np.isfinite(data[..., i]))]
     if nan_volumes:
         raise SessionInputError(files.dwi, f"volumes {nan_volumes} contain NaN or infinite values")
@@ -248,8 +275,9 @@ def _plausibility_issues(report: HeaderReport, bvals: np.ndarray) -> list[str]:
     issues = []
     if report.n_b0 == 0:
         issues.append(f"no b0 volume (no b-value <= {B0_THRESHOLD:g} s/mm^2)")
-    if np.any(bvals < 0):
-        issues.append("negative b-values")
+    negative = np.flatnonzero(bvals < 0).tolist()
+    if negative:
+        issues.append(f"negative b-values in volumes {negative}")
     if report.bvalue_max > PLAUSIBLE_MAX_BVALUE:
         issues.append(f"max b-value {report.bvalue_max:g} s/mm^2 is implausible (units?)")
     if report.n_volumes - report.n_b0 < 6:
