@@ -21,6 +21,7 @@ EXPECTED_ASSETS = {
     *(f"neuro/{name}" for name in [*NEURO, "cohort_table"]),
     *(f"cortex/{name}" for name in [*CORTEX, "promoted_column"]),
     *(f"astro/{name}" for name in ASTRO),
+    "operations/resource_recommendations",
     *(f"astro/{name}" for name in MODELS),
     *(f"astro/promote_{name}" for name in MODELS),
 }
@@ -61,7 +62,7 @@ EXPECTED_SENSORS = {
     "dead_run_worker_sensor",
 }
 EXPECTED_SCHEDULES = {"workflow_schedule", "cleanup_schedule"}
-DOMAINS = {"neuro", "cortex", "astro"}
+DOMAINS = {"neuro", "cortex", "astro", "operations"}
 
 
 def test_definitions_validate() -> None:

@@ -169,11 +169,13 @@ def _register_domain_commands() -> None:
     from brainstar.cli.kernels_command import warm_kernels
     from brainstar.cli.metrics_command import metrics
     from brainstar.cli.remote_command import trigger, watch
+    from brainstar.cli.rightsize_command import rightsize
 
     cli.add_command(cortex)
     cli.add_command(env)
     cli.add_command(serve)
     cli.add_command(metrics)
+    cli.add_command(rightsize)
     cli.add_command(trigger)
     cli.add_command(watch)
     cli.add_command(warm_kernels)

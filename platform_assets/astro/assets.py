@@ -21,6 +21,7 @@ from platform_assets.astro.layout import (
     TABLE_FILE,
 )
 from platform_assets.operations.placement import runs_in
+from platform_assets.operations.resource_usage import record_resource_usage
 from resources import LandingZone, ModelRegistry, TorchDevice, Warehouse
 
 GROUP = "astro"
@@ -40,7 +41,7 @@ def _astro_asset(
 
     Without ``description`` Dagster takes the function's docstring.
     """
-    return dg.asset(
+    decorate = dg.asset(
         key=["astro", name],
         deps=list(deps),
         group_name=GROUP,
@@ -49,6 +50,7 @@ def _astro_asset(
         **runs_in(pool),
         **decorator_args,
     )
+    return lambda function: decorate(record_resource_usage(function))
 
 
 def _ingestion_asset(survey: str, description: str) -> dg.AssetsDefinition:

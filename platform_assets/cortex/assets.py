@@ -17,6 +17,7 @@ from platform_assets.cortex import layout
 from platform_assets.cortex.run_config import ColumnSettings, config_payload, read_config
 from platform_assets.metadata import markdown_table
 from platform_assets.operations.placement import runs_in
+from platform_assets.operations.resource_usage import record_resource_usage
 from resources import TorchDevice, Warehouse
 
 GROUP = "cortex"
@@ -28,6 +29,7 @@ GROUP = "cortex"
     kinds={"python"},
     description="Validated PD14 column configuration with its derived, scaled parameter tables.",
 )
+@record_resource_usage
 def biological_config(config: ColumnSettings, warehouse: Warehouse) -> dg.MaterializeResult:
     column = config.column()
     derived = params.derive(column)
@@ -62,6 +64,7 @@ def biological_config(config: ColumnSettings, warehouse: Warehouse) -> dg.Materi
     **runs_in(pools.PROCESSING),
     description="PD14 connectivity (fixed total synapse number per projection) as CSR arrays.",
 )
+@record_resource_usage
 def column_network(warehouse: Warehouse) -> dg.MaterializeResult:
     from brainstar.domain.cortex import network
 
@@ -91,6 +94,7 @@ def column_network(warehouse: Warehouse) -> dg.MaterializeResult:
     **runs_in(pools.PROCESSING),
     description="L4->L2/3 synapses trained on digits with DA-STDP, plus the plasticity experiments.",
 )
+@record_resource_usage
 def trained_column(warehouse: Warehouse) -> dg.MaterializeResult:
     from brainstar.domain.cortex import validation
 
@@ -124,6 +128,7 @@ def trained_column(warehouse: Warehouse) -> dg.MaterializeResult:
     **runs_in(pools.GPU),
     description="Spontaneous activity of the column (numba engine): rates, CV ISI, correlations.",
 )
+@record_resource_usage
 def column_activity(warehouse: Warehouse, torch_device: TorchDevice) -> dg.MaterializeResult:
     from brainstar.domain.cortex import metrics, network, simulation
 
@@ -178,6 +183,7 @@ def column_activity(warehouse: Warehouse, torch_device: TorchDevice) -> dg.Mater
     **runs_in(pools.PROCESSING),
     description="Gates against NEST and published biology, and the HTML report with plots.",
 )
+@record_resource_usage
 def validation_report(warehouse: Warehouse) -> dg.MaterializeResult:
     from brainstar.domain.cortex import validation
 
@@ -221,6 +227,7 @@ def validation_report(warehouse: Warehouse) -> dg.MaterializeResult:
     kinds={"python"},
     description="Manifest of the column that passed every gate (never written if one failed).",
 )
+@record_resource_usage
 def promoted_column(warehouse: Warehouse) -> dg.MaterializeResult:
     gate_list = layout.GATES.read_json(warehouse)
     failed = [g["name"] for g in gate_list if not g["passed"]]

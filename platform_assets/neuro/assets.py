@@ -30,6 +30,7 @@ from platform_assets.neuro.layout import (
 from platform_assets.neuro.partitions import neuro_sessions
 from platform_assets.neuro.session_report import write_session_report
 from platform_assets.operations.placement import runs_in
+from platform_assets.operations.resource_usage import record_resource_usage
 from platform_assets.operations.retries import TRANSIENT_RETRY_POLICY, fail_fast_unless_transient
 from resources import LandingZone, NeuroQcThresholds, Warehouse
 
@@ -50,7 +51,7 @@ def _session_asset(
         retry_policy=TRANSIENT_RETRY_POLICY,
         **runs_in(pool),
     )
-    return lambda function: decorate(fail_fast_unless_transient(function))
+    return lambda function: decorate(record_resource_usage(fail_fast_unless_transient(function)))
 
 
 @_session_asset("raw_session", {"nifti", "dicom"}, pools.BIDS)
@@ -282,6 +283,7 @@ def connectome(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Ma
     automation_condition=dg.AutomationCondition.eager(),
     description="One row per session: preprocessing QC and regional mean FA/MD, updated as sessions arrive.",
 )
+@record_resource_usage
 def cohort_table(warehouse: Warehouse) -> dg.MaterializeResult:
     from brainstar.domain.neuro import cohort
 

@@ -22,12 +22,12 @@ from typing import Any
 import dagster as dg
 
 from brainstar.core import environments, settings
+from platform_assets.operations.rightsizing import read_step_requests
 
 # The variable names, for messages and tests; brainstar.core.settings reads them.
 EXECUTOR_ENV = settings.EXECUTOR_VAR
 K8S_MAX_CONCURRENT_ENV = settings.K8S_MAX_CONCURRENT_VAR
 DEFAULT_EXECUTOR = settings.DEFAULT_EXECUTOR
-
 
 
 def k8s_step_defaults(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -46,18 +46,24 @@ def _multiprocess(environ: Mapping[str, str] | None) -> dg.ExecutorDefinition:
     return dg.multi_or_in_process_executor
 
 
-def _k8s(environ: Mapping[str, str] | None) -> dg.ExecutorDefinition:
-    # Imported here: the kubernetes client is only needed where the k8s executor is chosen.
-    from dagster_k8s import k8s_job_executor
-
-    config: dict[str, Any] = {
+def k8s_executor_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """``k8s_job_executor``'s configuration for this deployment."""
+    return {
         "max_concurrent": settings.k8s_max_concurrent(environ),
         # Pools (brainstar/core/pools.py) already limit GPU, heavy, processing and BIDS steps across
         # all runs; a per-run tag limit on the same steps could only ever be looser or equal.
         "tag_concurrency_limits": [],
         "step_k8s_config": k8s_step_defaults(environ),
+        # What `brainstar rightsize --apply` recommended per step, over the op tags.
+        "per_step_k8s_config": read_step_requests(),
     }
-    return k8s_job_executor.configured(config, name="brainstar_k8s")
+
+
+def _k8s(environ: Mapping[str, str] | None) -> dg.ExecutorDefinition:
+    # Imported here: the kubernetes client is only needed where the k8s executor is chosen.
+    from dagster_k8s import k8s_job_executor
+
+    return k8s_job_executor.configured(k8s_executor_config(environ), name="brainstar_k8s")
 
 
 def _celery(environ: Mapping[str, str] | None) -> dg.ExecutorDefinition:
