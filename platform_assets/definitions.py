@@ -11,17 +11,20 @@ from platform_assets.astro import definitions as astro
 from platform_assets.cortex import definitions as cortex
 from platform_assets.neuro import definitions as neuro
 from platform_assets.operations import definitions as operations
+from platform_assets.operations.assets import build_resource_recommendations
 from platform_assets.operations.executors import executor_from_env
+from platform_assets.specs import domain_assets
 from resources import Notifier, default_resources
 from sensors.run_notifications import run_failure_notifier, run_success_summary
 from sensors.run_workers import dead_run_worker_sensor
 
+pipelines = dg.Definitions.merge(neuro.defs, cortex.defs, astro.defs, operations.defs)
+
 defs = dg.Definitions.merge(
-    neuro.defs,
-    cortex.defs,
-    astro.defs,
-    operations.defs,
+    pipelines,
     dg.Definitions(
+        # Reads every other asset's recorded usage and requests, so it is given their graph here.
+        assets=domain_assets("operations", [build_resource_recommendations(lambda: pipelines.assets or [])]),
         sensors=[run_failure_notifier, run_success_summary, dead_run_worker_sensor],
         # Notifier reads BRAINSTAR_SLACK_* / BRAINSTAR_SMTP_* when it sends, so no secret shows in the UI.
         resources={**default_resources(), "notifier": Notifier()},

@@ -36,7 +36,7 @@ def rightsize(since_days: float, headroom: float, min_runs: int, apply_: bool, a
     keys = list(defs.resolve_asset_graph().get_all_asset_keys())
     with open_instance() as instance:
         usage = rightsizing.read_usage(instance, keys, since=time.time() - since_days * 86400)
-    own, default = rightsizing.current_requests(defs)
+    own, default = rightsizing.current_requests(defs.resolve_asset_graph().assets_defs)
     recommendations = recommend(usage, own, default, headroom=headroom, min_samples=min_runs)
     rows = rightsizing.recommendations_table(recommendations)
     if as_json:

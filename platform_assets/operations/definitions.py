@@ -1,14 +1,11 @@
-"""Operations' Definitions, merged at the root: shared jobs and schedules, and the right-sizing asset."""
+"""Operations' Definitions, merged at the root: shared jobs and schedules."""
 
 import dagster as dg
 
-from platform_assets.operations.assets import resource_recommendations
 from platform_assets.operations.jobs import all_assets_job, astro_job, cleanup_job, cortex_job, workflow_job
 from platform_assets.operations.schedules import build_workflow_schedule, cleanup_schedule
-from platform_assets.specs import domain_assets
 
 defs = dg.Definitions(
-    assets=domain_assets("operations", [resource_recommendations]),
     jobs=[workflow_job, cleanup_job, cortex_job, astro_job, all_assets_job],
     schedules=[build_workflow_schedule(), cleanup_schedule],
 )

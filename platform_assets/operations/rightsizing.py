@@ -51,7 +51,7 @@ def read_usage(
 
 
 def current_requests(
-    defs: dg.Definitions, environ: dict[str, str] | None = None
+    assets_defs: Iterable[Any], environ: dict[str, str] | None = None
 ) -> tuple[dict[str, Requests], Requests]:
     """(requests per step that asks for its own in op tags, the default every other step gets)."""
     from platform_assets.operations.executors import k8s_step_defaults
@@ -60,8 +60,8 @@ def current_requests(
     default = Requests(parse_cpu(default_k8s["cpu"]), parse_memory_mib(default_k8s["memory"]))
     applied = read_step_requests()
     own: dict[str, Requests] = {}
-    for assets_def in defs.resolve_asset_graph().assets_defs:
-        if not assets_def.is_executable:
+    for assets_def in assets_defs:
+        if not isinstance(assets_def, dg.AssetsDefinition) or not assets_def.is_executable:
             continue
         for key in assets_def.keys:
             name = step_name(key)

@@ -117,23 +117,25 @@ def test_recommendations_from_a_recorded_history_are_applied_to_the_k8s_executor
     requests = config["neuro__dti_maps"]["container_config"]["resources"]["requests"]
     assert requests == {"cpu": "1500m", "memory": "1536Mi"}
     assert set(config) == {"neuro__dti_maps"}
-    own, _ = wiring.current_requests(defs)
+    own, _ = wiring.current_requests(defs.resolve_asset_graph().assets_defs)
     assert own["neuro__dti_maps"] == Requests(1.5, 1536)
 
 
-def test_the_recommendations_asset_reads_the_same_history(tmp_path: Path) -> None:
-    from platform_assets.operations.assets import resource_recommendations
-    from resources import Warehouse
+def test_the_recommendations_asset_reads_the_same_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BRAINSTAR_WAREHOUSE_DIR", str(tmp_path / "warehouse"))  # the bound Warehouse reads it
 
     home = tmp_path / "home"
     home.mkdir()
     with dg.DagsterInstance.from_config(str(home)) as instance:
         for peak in (900, 950, 1000, 1100):
             _record(instance, "neuro/dti_maps", peak, cpu=120, wall=100)
+        # Among every asset of the code location, as the asset reads their keys and requests from it.
         result = dg.materialize(
-            [resource_recommendations],
+            list(defs.resolve_asset_graph().assets_defs),
+            selection=["operations/resource_recommendations"],
             instance=instance,
-            resources={"warehouse": Warehouse(root=str(tmp_path))},
         )
     [materialization] = result.asset_materializations_for_node("operations__resource_recommendations")
     metadata = materialization.metadata
