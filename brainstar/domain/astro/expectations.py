@@ -76,7 +76,12 @@ def validate(modality: str, frame: pd.DataFrame) -> tuple[bool, list[dict[str, A
     import great_expectations as gx
 
     scalars = frame.drop(columns=[c for c in features.ARRAY_COLUMNS if c in frame.columns])
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     context = gx.get_context(mode="ephemeral")
+    # GX passes disable=False to tqdm itself (TQDM_DISABLE cannot reach it): three progress bars
+    # per suite on the terminal of every run, with nothing for a user to act on.
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     source = context.data_sources.add_pandas(f"astro_{modality}")
     batch = (
         source.add_dataframe_asset(name=modality)
