@@ -64,7 +64,7 @@ def test_sed_card_records_test_domain_share_and_sigma_calibration(sed_result) ->
 
 
 @pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
-def test_absurd_photometry_is_answered_flagged_with_larger_uncertainty(tmp_path: Path, sed_result) -> None:
+def test_unusual_photometry_is_flagged_and_absurd_photometry_refused(tmp_path: Path, sed_result) -> None:
     from fastapi.testclient import TestClient
 
     from brainstar.domain.astro.serve import create_app
@@ -77,14 +77,19 @@ def test_absurd_photometry_is_answered_flagged_with_larger_uncertainty(tmp_path:
     held_out = frame[splits == "test"][columns].head(10).to_dict("records")
     ordinary = [client.post("/predict/photometry", json=row).json() for row in held_out]
     assert all(a["in_domain"] and not a["out_of_domain_reasons"] for a in ordinary)
-    # Colours no star has: BP - RP = 15 mag at G = 12.
-    absurd = {**held_out[0], "phot_g_mean_mag": 12.0, "phot_bp_mean_mag": 20.0, "phot_rp_mean_mag": 5.0}
-    answer = client.post("/predict/photometry", json=absurd)
+    # Colours unlike any training star (BP - RP = 5 mag at G = 12): answered, flagged, less certain.
+    unusual = {**held_out[0], "phot_g_mean_mag": 12.0, "phot_bp_mean_mag": 15.0, "phot_rp_mean_mag": 10.0}
+    answer = client.post("/predict/photometry", json=unusual)
     assert answer.status_code == 200, answer.text
     flagged = answer.json()
     assert flagged["in_domain"] is False
     assert any(r.startswith("input distance") for r in flagged["out_of_domain_reasons"])
     assert flagged["uncertainty"]["teff_k"] > 5 * max(a["uncertainty"]["teff_k"] for a in ordinary)
+    # Colours no star has (BP - RP = 15 mag): the model's answer is no temperature, so it is refused.
+    absurd = {**held_out[0], "phot_g_mean_mag": 12.0, "phot_bp_mean_mag": 20.0, "phot_rp_mean_mag": 5.0}
+    refused = client.post("/predict/photometry", json=absurd)
+    assert refused.status_code == 422, refused.text
+    assert "teff_k" in refused.text and "outside the model's domain" in refused.text
 
 
 def test_answers_beyond_the_training_teff_range_are_flagged(sed_result) -> None:
