@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from brainstar.cli.materialize_all import AssetOutcome, materialize_all
+from brainstar.cli.materialize_all import materialize_all
 from brainstar.demo.landing import DEMO_SESSIONS
 from tests.conftest import (
     REPO_ROOT,
@@ -53,7 +53,7 @@ def test_demo_data_register_and_dagster_asset_materialize(
 
 
 def test_brainstar_run_materializes_everything_and_prints_the_table(demo_run: DemoRun) -> None:
-    assert "landing zone was empty: wrote demo data" in demo_run.stdout
+    assert "landing zone was empty: writing demo data" in demo_run.stdout
     rows = [
         line.split()[:3]
         for line in demo_run.stdout.splitlines()
@@ -67,6 +67,18 @@ def test_brainstar_run_materializes_everything_and_prints_the_table(demo_run: De
     assert statuses[("neuro/connectome", "sub-03_ses-01")] == "not"  # "not run"
     broken_bids = [line for line in demo_run.stdout.splitlines() if line.startswith("neuro/bids_session")]
     assert any("sub-03_ses-01" in line and "upstream neuro/raw_session" in line for line in broken_bids)
+    # Rows further down name the root failure, not their parent, and the step said it in one line.
+    broken_connectome = next(
+        line
+        for line in demo_run.stdout.splitlines()
+        if line.startswith("neuro/connectome") and "sub-03_ses-01" in line
+    )
+    assert "upstream neuro/raw_session [sub-03_ses-01] failed: " in broken_connectome
+    assert any(
+        "FAILED neuro/raw_session [sub-03_ses-01]: " in line
+        and line.endswith("dwi.bvec: 31 b-vectors for 33 volumes in dwi.nii.gz")
+        for line in demo_run.stdout.splitlines()
+    )
     assert statuses[("neuro/cohort_table", "-")] == "materialized"
     unexpected = [
         key for key, status in statuses.items() if status != "materialized" and key[1] != "sub-03_ses-01"
@@ -85,9 +97,8 @@ def test_run_table_shows_the_assets_own_error_and_what_did_not_run() -> None:
     with dg.DagsterInstance.ephemeral() as instance:
         outcomes = materialize_all(defs, instance)
     # The error the asset raised, not dg.Failure around it nor the OSError it was raised from.
-    assert outcomes == [
-        AssetOutcome(
-            "unreadable_file", None, "failed", "DetectorFileError: scan_07.dcm: not a readable DICOM file"
-        ),
-        AssetOutcome("after_unreadable_file", None, "not run", "an upstream step or blocking check failed"),
+    error = "DetectorFileError: scan_07.dcm: not a readable DICOM file"
+    assert [(o.asset, o.partition, o.status, o.detail) for o in outcomes] == [
+        ("unreadable_file", None, "failed", error),
+        ("after_unreadable_file", None, "not run", f"upstream unreadable_file failed: {error}"),
     ]

@@ -11,6 +11,7 @@ import click
 
 from brainstar.cli.common import folder_option
 from brainstar.core import settings
+from brainstar.demo.landing import WRITERS as DEMO_WRITERS
 
 
 @click.group()
@@ -42,16 +43,35 @@ def cli(ctx: click.Context) -> None:
     show_default=True,
     help="Seed: the same seed writes the same files.",
 )
-@click.option("--domain", "domains", multiple=True, help="Only these domains (default: all).")
+@click.option(
+    "--domain",
+    "domains",
+    multiple=True,
+    type=click.Choice(sorted(DEMO_WRITERS)),
+    help="Only these domains (default: all).",
+)
 def demo_data(landing_dir: Path | None, seed: int, domains: tuple[str, ...]) -> None:
     """Write a small synthetic landing zone in the real formats, with its ground truth."""
-    from brainstar.demo.landing import GROUND_TRUTH_FILE, write_demo_landing
+    from brainstar.demo.landing import GROUND_TRUTH_FILE
 
     root = (landing_dir or settings.landing_dir()).resolve()
-    truth = write_demo_landing(root, seed=seed, domains=domains or None)
-    domains_written = [key for key in truth if key != "seed"]
-    click.echo(f"wrote demo data for {', '.join(domains_written)} to {root}")
+    selected = domains or tuple(DEMO_WRITERS)
+    click.echo(f"writing demo data for {', '.join(selected)} to {root}")
+    _write_demo_data(root, seed, selected)
     click.echo(f"ground truth: {root / GROUND_TRUTH_FILE}")
+
+
+def _write_demo_data(root: Path, seed: int, domains: tuple[str, ...]) -> None:
+    """Write the demo landing zone, a line per domain as it is done (the whole takes ~30 s)."""
+    from brainstar.cli.run_output import step_line
+    from brainstar.demo.landing import write_demo_landing
+
+    write_demo_landing(
+        root,
+        seed=seed,
+        domains=domains,
+        on_domain_written=lambda domain, seconds: click.echo(step_line(seconds, "wrote", domain)),
+    )
 
 
 @cli.group()
@@ -104,29 +124,63 @@ def pools_apply(gpus: int | None) -> None:
 
 @cli.command("run")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for demo data if it is written.")
-def run(seed: int) -> None:
-    """Write demo data if the landing zone is empty, then materialize every asset."""
+@click.option(
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help="Also print Dagster's own log lines with stack traces, and the libraries' progress bars and logs.",
+)
+def run(seed: int, verbose: bool) -> None:
+    """Write demo data if the landing zone is empty, then materialize every asset.
+
+    Prints a line as each step starts and ends, then a table of every asset partition.
+    """
+    from brainstar.cli.run_output import quiet_libraries
+
+    if not verbose:
+        quiet_libraries()  # before the libraries load: some read their settings on import
+    try:
+        _run(seed, verbose)
+    except click.ClickException:
+        raise
+    except Exception as error:
+        if verbose:
+            raise
+        raise click.ClickException(
+            f"{type(error).__name__}: {error} (--verbose shows the stack trace)"
+        ) from error
+
+
+def _run(seed: int, verbose: bool) -> None:
+    import time
+
     from brainstar.cli.instance import open_instance
     from brainstar.cli.materialize_all import format_table, materialize_all
     from brainstar.cli.neuro_sessions import register_settled_sessions
-    from brainstar.demo.landing import landing_is_empty, write_demo_landing
-    from platform_assets.definitions import defs
+    from brainstar.cli.run_output import ProgressPrinter
+    from brainstar.demo.landing import landing_is_empty
 
+    started = time.monotonic()
     landing_root = settings.landing_dir()
     if landing_is_empty(landing_root):
-        write_demo_landing(landing_root, seed=seed)
-        click.echo(f"landing zone was empty: wrote demo data to {landing_root}")
-    with open_instance() as instance:
+        domains = tuple(DEMO_WRITERS)
+        click.echo(f"landing zone was empty: writing demo data for {', '.join(domains)} to {landing_root}")
+        _write_demo_data(landing_root, seed, domains)
+    from platform_assets.definitions import defs
+
+    with open_instance() as instance, ProgressPrinter() as printer:
         registration = register_settled_sessions(instance, landing_root)
         for entry in registration.rejected:
             click.echo(f"skipped {entry.relative_path}: {entry.reason}", err=True)
-        outcomes = materialize_all(defs, instance)
-    click.echo(format_table(outcomes))
-    failed = [o for o in outcomes if o.status != "materialized"]
-    click.echo(
-        f"\n{len(outcomes) - len(failed)} materialized, {len(failed)} failed or not run; "
-        f"outputs under {settings.warehouse_dir()}"
+        outcomes = materialize_all(
+            defs, instance, printer, console_log_level="INFO" if verbose else "CRITICAL"
+        )
+    click.echo("\n" + format_table(outcomes))
+    counts = ", ".join(
+        f"{sum(o.status == status for o in outcomes)} {status}"
+        for status in ("materialized", "failed", "not run")
     )
+    click.echo(f"\n{counts} in {time.monotonic() - started:.0f} s; outputs under {settings.warehouse_dir()}")
     for partition, reason in expected_failures(landing_root).items():
         click.echo(f"expected: demo partition {partition} is broken on purpose ({reason})")
 

@@ -7,6 +7,7 @@ writes every writer's ground truth into ``ground_truth.json`` at the landing roo
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,9 +77,16 @@ def landing_is_empty(landing_root: Path) -> bool:
 
 
 def write_demo_landing(
-    landing_root: Path, seed: int = 0, domains: tuple[str, ...] | None = None
+    landing_root: Path,
+    seed: int = 0,
+    domains: tuple[str, ...] | None = None,
+    on_domain_written: Callable[[str, float], None] | None = None,
 ) -> dict[str, Any]:
-    """Write the demo landing zone under ``landing_root``; return the ground truth."""
+    """Write the demo landing zone under ``landing_root``; return the ground truth.
+
+    ``on_domain_written(domain, seconds)`` hears of each domain as it is done: the whole
+    zone takes tens of seconds, too long to write without a word.
+    """
     landing_root.mkdir(parents=True, exist_ok=True)
     selected = domains or tuple(WRITERS)
     unknown = set(selected) - set(WRITERS)
@@ -86,6 +94,9 @@ def write_demo_landing(
         raise ValueError(f"unknown demo domains {sorted(unknown)}; choose from {sorted(WRITERS)}")
     truth: dict[str, Any] = {"seed": seed}
     for domain in selected:
+        started = time.monotonic()
         truth[domain] = WRITERS[domain](landing_root, seed)
+        if on_domain_written is not None:
+            on_domain_written(domain, time.monotonic() - started)
     write_json_atomic(landing_root / GROUND_TRUTH_FILE, truth)
     return truth
