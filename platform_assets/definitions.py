@@ -15,6 +15,7 @@ from platform_assets.operations.assets import build_resource_recommendations
 from platform_assets.operations.executors import executor_from_env
 from platform_assets.specs import domain_assets
 from resources import Notifier, default_resources
+from sensors.failure_triage import failure_triage
 from sensors.run_notifications import run_failure_notifier, run_success_summary
 from sensors.run_workers import dead_run_worker_sensor
 
@@ -25,7 +26,7 @@ defs = dg.Definitions.merge(
     dg.Definitions(
         # Reads every other asset's recorded usage and requests, so it is given their graph here.
         assets=domain_assets("operations", [build_resource_recommendations(lambda: pipelines.assets or [])]),
-        sensors=[run_failure_notifier, run_success_summary, dead_run_worker_sensor],
+        sensors=[run_failure_notifier, run_success_summary, dead_run_worker_sensor, failure_triage],
         # Notifier reads BRAINSTAR_SLACK_* / BRAINSTAR_SMTP_* when it sends, so no secret shows in the UI.
         resources={**default_resources(), "notifier": Notifier()},
         executor=executor_from_env(),

@@ -56,6 +56,10 @@ class Notifier(dg.ConfigurableResource):
             overrides["smtp_to"] = tuple(self.smtp_to)
         return dataclasses.replace(notify.NotificationSettings.from_env(), **overrides)
 
-    def send(self, subject: str, text: str) -> list[str]:
-        """Deliver to every configured channel; raises ``NotificationError`` naming each that failed."""
-        return notify.notify(self.settings(), subject, text)
+    def send(self, subject: str, text: str, recipients: notify.Recipients | None = None) -> list[str]:
+        """Deliver to every configured channel, or with ``recipients`` only to them (their webhook,
+        their addresses on the SMTP server); raises ``NotificationError`` naming each that failed."""
+        settings = self.settings()
+        if recipients is not None:
+            settings = notify.addressed_to(settings, recipients)
+        return notify.notify(settings, subject, text)

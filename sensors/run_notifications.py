@@ -37,8 +37,8 @@ def _success_default_status() -> dg.DefaultSensorStatus:
     name="run_failure_notifier",
     description=(
         "Posts every failed run of this code location (job, run id, failing steps and errors, partition, "
-        "link to the run) to the Slack webhook and/or email set by BRAINSTAR_SLACK_WEBHOOK_URL / "
-        "BRAINSTAR_SMTP_*; skips when neither is set."
+        "link to the run, failure class) to the Slack webhook and/or email set by "
+        "BRAINSTAR_SLACK_WEBHOOK_URL / BRAINSTAR_SMTP_*; skips when neither is set."
     ),
     minimum_interval_seconds=30,
     # On by default: alerting that waits for someone to flip a switch is found missing on the
@@ -47,8 +47,14 @@ def _success_default_status() -> dg.DefaultSensorStatus:
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def run_failure_notifier(context: dg.RunFailureSensorContext, notifier: Notifier) -> dg.SkipReason | None:
+    # Imported here: failure_triage imports this module. The class is worked out again rather
+    # than read from the run's tag, which failure_triage may not have written yet.
+    from sensors.failure_triage import triage_run
+
+    run_id = context.dagster_run.run_id
+    failure_class = triage_run(context.instance, run_id, context.failure_event).failure_class
     subject, text = notify.format_run_failure(run_failure_from_context(context), settings.ui_url())
-    return _announce(context, notifier, "failed", subject, text)
+    return _announce(context, notifier, "failed", subject, f"{text}\nFailure class: {failure_class}")
 
 
 @dg.run_status_sensor(

@@ -60,6 +60,7 @@ EXPECTED_SENSORS = {
     "run_success_summary",
     "astro_survey_files_sensor",
     "dead_run_worker_sensor",
+    "failure_triage",
 }
 EXPECTED_SCHEDULES = {"workflow_schedule", "cleanup_schedule"}
 DOMAINS = {"neuro", "cortex", "astro", "operations"}

@@ -4,11 +4,13 @@ The only module of the metrics command that imports Dagster; public instance API
 """
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
 from brainstar.core.metrics import MetricsReport, QcPoint, RunRecord, StepRecord, Threshold, build_report
+from brainstar.core.triage import FAILURE_CLASS_TAG
 from platform_assets.operations.errors import ErrorInfo, user_error
 
 _STEP_EVENTS = {
@@ -129,3 +131,30 @@ def collect_report(
     steps = read_steps(instance, [run.run_id for run in runs])
     series = read_qc_series(instance, thresholds)
     return build_report(runs, steps, series, thresholds, since)
+
+
+# Failed runs the failure_triage sensor has not classified (yet, or it was stopped).
+UNTRIAGED = "untriaged"
+
+
+@dataclass(frozen=True)
+class FailureClassCount:
+    failure_class: str
+    runs: int
+    last_run_id: str
+    last_failed: float | None  # Unix seconds the latest of them ended
+
+
+def failure_classes(instance: dg.DagsterInstance, updated_after: datetime) -> list[FailureClassCount]:
+    """Failed runs per ``brainstar/failure_class`` tag, most frequent first, with the latest of each."""
+    records = instance.get_run_records(
+        dg.RunsFilter(updated_after=updated_after, statuses=[dg.DagsterRunStatus.FAILURE])
+    )
+    by_class: dict[str, list[dg.RunRecord]] = {}
+    for record in records:
+        by_class.setdefault(record.dagster_run.tags.get(FAILURE_CLASS_TAG, UNTRIAGED), []).append(record)
+    counts = []
+    for name, runs in by_class.items():
+        last = max(runs, key=lambda record: record.end_time or record.update_timestamp.timestamp())
+        counts.append(FailureClassCount(name, len(runs), last.dagster_run.run_id, last.end_time))
+    return sorted(counts, key=lambda count: (-count.runs, count.failure_class))

@@ -14,15 +14,18 @@ import smtplib
 import ssl
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from brainstar.core.settings import (
+    AUDIENCE_VARS,
+    SMTP_HOST_VAR,
     SMTP_PORT_VAR,
     SMTP_STARTTLS_VAR,
     SMTP_TO_VAR,
     WEBHOOK_URL_VAR,
+    audience_env,
     notification_env,
     run_url,  # the one way to link a run; kept importable from here
 )
@@ -82,6 +85,40 @@ class NotificationSettings:
     def channels(self) -> list[str]:
         """The configured channel names, in the order ``notify`` tries them."""
         return [name for name, _ in _configured_senders(self)]
+
+
+@dataclass(frozen=True)
+class Recipients:
+    """People a message goes to instead of the channels' own recipients: their webhook, and
+    their addresses on the configured SMTP server."""
+
+    webhook_url: str | None = field(default=None, repr=False)
+    emails: tuple[str, ...] = ()
+
+    @classmethod
+    def of_audience(cls, audience: str, environ: Mapping[str, str] | None = None) -> Recipients:
+        """The recipients ``brainstar.core.settings.AUDIENCE_VARS`` set for ``audience``."""
+        webhook_url, emails = audience_env(audience, environ)
+        if webhook_url and not webhook_url.startswith(("http://", "https://")):
+            raise ValueError(f"{AUDIENCE_VARS[audience][0]} must start with http:// or https://")
+        return cls(webhook_url, parse_recipients(emails))
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.webhook_url or self.emails)
+
+
+def addressed_to(settings: NotificationSettings, recipients: Recipients) -> NotificationSettings:
+    """``settings``' SMTP server with only ``recipients``' addresses: their webhook instead of the
+    configured one, their emails instead of ``smtp_to``; a channel they have no address on is off."""
+    if recipients.emails and not settings.smtp_host:
+        raise ValueError(f"email to {', '.join(recipients.emails)} needs an SMTP server: set {SMTP_HOST_VAR}")
+    return replace(
+        settings,
+        webhook_url=recipients.webhook_url,
+        smtp_host=settings.smtp_host if recipients.emails else None,
+        smtp_to=recipients.emails,
+    )
 
 
 class NotificationError(RuntimeError):

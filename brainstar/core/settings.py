@@ -138,6 +138,27 @@ def notification_env(environ: Mapping[str, str] | None = None) -> dict[str, str 
     return {name: (source.get(var) or "").strip() or None for name, var in NOTIFICATION_VARS.items()}
 
 
+# Targeted failure messages (sensors/failure_triage.py): bad input to whoever owns the data, code
+# errors to the maintainers. Emails go through the BRAINSTAR_SMTP_* server; unset, the audience
+# gets nothing beyond the run failure notification, which names the failure class too.
+DATA_OWNER_WEBHOOK_VAR = "BRAINSTAR_DATA_OWNER_WEBHOOK_URL"
+DATA_OWNER_EMAIL_VAR = "BRAINSTAR_DATA_OWNER_EMAIL"
+MAINTAINERS_WEBHOOK_VAR = "BRAINSTAR_MAINTAINERS_WEBHOOK_URL"
+MAINTAINERS_EMAIL_VAR = "BRAINSTAR_MAINTAINERS_EMAIL"
+# Audience -> (its webhook variable, its comma-separated email addresses variable).
+AUDIENCE_VARS = {
+    "data_owner": (DATA_OWNER_WEBHOOK_VAR, DATA_OWNER_EMAIL_VAR),
+    "maintainers": (MAINTAINERS_WEBHOOK_VAR, MAINTAINERS_EMAIL_VAR),
+}
+
+
+def audience_env(audience: str, environ: Mapping[str, str] | None = None) -> tuple[str | None, str | None]:
+    """(webhook URL, email addresses) of ``audience`` as set; empty or blank counts as unset."""
+    source = os.environ if environ is None else environ
+    webhook_var, email_var = AUDIENCE_VARS[audience]
+    return (source.get(webhook_var) or "").strip() or None, (source.get(email_var) or "").strip() or None
+
+
 # -- Operations: executors, Celery and the UI address the command line talks to --------------
 
 EXECUTOR_VAR = "BRAINSTAR_EXECUTOR"

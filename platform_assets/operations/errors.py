@@ -14,7 +14,8 @@ from typing import Optional, Protocol
 # Dagster's classes that carry the real exception as their cause; ``dg.Failure`` and
 # ``dg.RetryRequested`` are the public ones whose names do not start with "Dagster".
 _WRAPPER_PREFIX = "Dagster"
-_PUBLIC_WRAPPERS = frozenset({"Failure", "RetryRequested"})
+# RetryRequestedFromPolicy wraps the error a step retried on when its retries run out.
+_PUBLIC_WRAPPERS = frozenset({"Failure", "RetryRequested", "RetryRequestedFromPolicy"})
 
 
 class ErrorInfo(Protocol):

@@ -2,7 +2,8 @@
 
 Dagster retries every exception a step raises under its ``RetryPolicy`` unless the step
 raises ``Failure(allow_retries=False)``. ``fail_fast_unless_transient`` wraps an asset
-function so that only errors ``brainstar.core.errors.is_transient`` accepts reach the policy.
+function so that only errors ``brainstar.core.errors.is_transient`` accepts reach the policy;
+the others fail carrying their ``failure_class`` (``brainstar.core.triage``) for the triage sensor.
 """
 
 import functools
@@ -12,6 +13,7 @@ from typing import Any, TypeVar
 import dagster as dg
 
 from brainstar.core.errors import is_transient
+from brainstar.core.triage import classify_exception
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,10 +41,14 @@ def fail_fast_unless_transient(function: F) -> F:
         except Exception as error:
             if is_transient(error):
                 raise
-            # The message names the file and the problem; the class tells metrics what kind of error it was.
+            # The message names the file and the problem; the class tells metrics what kind of error it
+            # was, and the failure class (told by type here, where the exception is alive) what to do.
             raise dg.Failure(
                 description=f"{type(error).__name__}: {error}",
-                metadata={"error_class": type(error).__name__},
+                metadata={
+                    "error_class": type(error).__name__,
+                    "failure_class": classify_exception(error).value,
+                },
                 allow_retries=False,
             ) from error
 
