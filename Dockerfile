@@ -25,6 +25,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     BRAINSTAR_LANDING_DIR=/data/landing \
     BRAINSTAR_WAREHOUSE_DIR=/data/warehouse \
     BRAINSTAR_DEVICE=auto \
+    BRAINSTAR_ENVIRONMENTS_FILE=/opt/brainstar/deploy/environments.yaml \
+    BRAINSTAR_PIPELINES_DIR=/opt/brainstar/pipelines \
     NUMBA_CACHE_DIR=/tmp/numba-cache
 
 WORKDIR /opt/brainstar
@@ -42,6 +44,10 @@ COPY platform_assets ./platform_assets
 COPY resources ./resources
 COPY sensors ./sensors
 COPY workspace.yaml dagster.yaml ./
+# Deployment profiles, instance templates and applied step requests, and the spec pipelines:
+# read at run time from the paths the two variables above name.
+COPY deploy ./deploy
+COPY pipelines ./pipelines
 # warm-kernels compiles the numba kernels into NUMBA_CACHE_DIR, so no run or step pod pays the
 # compile time (a node whose CPU differs from the build machine's recompiles, as without it).
 RUN pip install -c constraints.txt . \

@@ -13,13 +13,21 @@ from platform_assets.neuro import definitions as neuro
 from platform_assets.operations import definitions as operations
 from platform_assets.operations.assets import build_resource_recommendations
 from platform_assets.operations.executors import executor_from_env
+from platform_assets.pipeline_specs import load_pipeline_specs
 from platform_assets.specs import domain_assets
 from resources import Notifier, default_resources
 from sensors.failure_triage import failure_triage
 from sensors.run_notifications import run_failure_notifier, run_success_summary
 from sensors.run_workers import dead_run_worker_sensor
 
-pipelines = dg.Definitions.merge(neuro.defs, cortex.defs, astro.defs, operations.defs)
+pipelines = dg.Definitions.merge(
+    neuro.defs,
+    cortex.defs,
+    astro.defs,
+    operations.defs,
+    # The pipelines declared as YAML specs (README, "Pipelines as specs"), in the specs group.
+    load_pipeline_specs(),
+)
 
 defs = dg.Definitions.merge(
     pipelines,

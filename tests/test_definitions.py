@@ -24,6 +24,9 @@ EXPECTED_ASSETS = {
     "operations/resource_recommendations",
     *(f"astro/{name}" for name in MODELS),
     *(f"astro/promote_{name}" for name in MODELS),
+    # The pipelines declared as specs (pipelines/*/defs.yaml)
+    "specs/astro_ingestion/sdss_spectra",
+    "specs/neuro_inventory/raw_session",
 }
 EXPECTED_CHECKS = {
     ("neuro/raw_session", "headers_consistent"),
@@ -50,6 +53,9 @@ EXPECTED_CHECKS = {
     *(("astro/feature_store", f"{m}_expectations") for m in ("spectral", "lightcurve", "sed")),
     ("astro/splits", "no_source_in_two_splits"),
     *((f"astro/{m}", gate) for m in MODELS for gate in ("floors", "beats_baseline")),
+    ("specs/astro_ingestion/sdss_spectra", "n_bad_files_in_bounds"),
+    ("specs/astro_ingestion/sdss_spectra", "n_rows_in_bounds"),
+    ("specs/neuro_inventory/raw_session", "header_issues_in_bounds"),
 }
 EXPECTED_RESOURCES = {"landing_zone", "warehouse", "model_registry", "torch_device", "neuro_qc", "notifier"}
 EXPECTED_SENSORS = {
@@ -63,7 +69,7 @@ EXPECTED_SENSORS = {
     "failure_triage",
 }
 EXPECTED_SCHEDULES = {"workflow_schedule", "cleanup_schedule"}
-DOMAINS = {"neuro", "cortex", "astro", "operations"}
+DOMAINS = {"neuro", "cortex", "astro", "operations", "specs"}
 
 
 def test_definitions_validate() -> None:

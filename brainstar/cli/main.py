@@ -222,6 +222,7 @@ def _register_domain_commands() -> None:
     from brainstar.cli.env_command import env
     from brainstar.cli.kernels_command import warm_kernels
     from brainstar.cli.metrics_command import metrics
+    from brainstar.cli.new_command import new
     from brainstar.cli.remote_command import trigger, watch
     from brainstar.cli.rightsize_command import rightsize
 
@@ -229,6 +230,7 @@ def _register_domain_commands() -> None:
     cli.add_command(env)
     cli.add_command(serve)
     cli.add_command(metrics)
+    cli.add_command(new)
     cli.add_command(rightsize)
     cli.add_command(trigger)
     cli.add_command(watch)

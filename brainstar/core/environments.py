@@ -20,10 +20,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 ENV_VAR = "BRAINSTAR_ENV"
 FILE_VAR = "BRAINSTAR_ENVIRONMENTS_FILE"
-DEFAULT_FILE = REPO_ROOT / "deploy" / "environments.yaml"
+# A checkout's own file; an installed image points FILE_VAR at the copy it ships (Dockerfile).
+DEFAULT_FILE = Path(__file__).resolve().parents[2] / "deploy" / "environments.yaml"
 DEFAULT_ENV = "dev"
 PROFILE_NAMES = ("dev", "staging", "prod")
 CONTRACT_VAR = re.compile(r"BRAINSTAR_[A-Z0-9_]+|DAGSTER_HOME")
@@ -64,7 +64,16 @@ class Profile(BaseModel):
         return requests
 
     def instance_template(self) -> Path:
-        return REPO_ROOT / self.instance
+        return config_root() / self.instance
+
+
+def environments_file() -> Path:
+    return Path(os.environ.get(FILE_VAR) or DEFAULT_FILE)
+
+
+def config_root() -> Path:
+    """The folder deployment files are relative to: the one holding ``deploy/environments.yaml``."""
+    return environments_file().resolve().parent.parent
 
 
 class EnvironmentsError(ValueError):
@@ -75,7 +84,7 @@ def load(path: Path | None = None) -> dict[str, Profile]:
     """Every profile of the file (default: ``$BRAINSTAR_ENVIRONMENTS_FILE`` or deploy/environments.yaml)."""
     import yaml
 
-    path = path or Path(os.environ.get(FILE_VAR) or DEFAULT_FILE)
+    path = path or environments_file()
     try:
         text = path.read_text()
         raw = yaml.safe_load(text)

@@ -64,42 +64,17 @@ def _ingestion_asset(survey: str, description: str) -> dg.AssetsDefinition:
     def _asset(
         context: dg.AssetExecutionContext, landing_zone: LandingZone, warehouse: Warehouse
     ) -> dg.MaterializeResult:
-        from brainstar.domain.astro import pipeline
+        from platform_assets.astro.ingestion import ingest_landed_survey
 
-        paths, rejected = landing_zone.survey_files(survey)
-        for entry in rejected:
-            context.log.warning(f"skipped {entry.relative_path}: {entry.reason}")
-        report = pipeline.ingest_survey(
+        report, metadata = ingest_landed_survey(
             survey,
-            paths,
+            landing_zone,
             warehouse.file(context.asset_key, TABLE_FILE),
             warehouse.file(context.asset_key, REPORT_FILE),
+            context.log,
         )
-        for failure in report["failures"]:
-            context.log.warning(f"bad file {failure['file']}: {failure['problem']}")
-        skipped = report.get("skipped", [])  # readable files whose object is not a star (CLASS, velocity)
-        for skip in skipped:
-            context.log.info(f"skipped {skip['file']}: {skip['reason']}")
-        # Per-row problems of files that were read (values that are not numbers, repeated ids,
-        # missing fields), per file, so that a half-usable file is visible, not silently thinned.
-        notes = report.get("notes", [])
         return dg.MaterializeResult(
-            metadata={
-                "path": dg.MetadataValue.path(str(warehouse.file(context.asset_key, TABLE_FILE))),
-                "n_files": report["n_files"],
-                "n_rows": report["n_rows"],
-                "n_read_files": report["n_read_files"],
-                "n_reused_files": report["n_reused_files"],
-                "n_bad_files": len(report["failures"]),
-                "n_rejected_names": len(rejected),
-                "bad_files": dg.MetadataValue.json(report["failures"]),
-                "n_skipped_files": len(skipped),
-                "skipped_files": dg.MetadataValue.json(skipped),
-                "n_files_with_notes": len({note["file"] for note in notes}),
-                "file_notes": dg.MetadataValue.json(notes),
-                "content_version": report["version"],
-                "wall_seconds": report["wall_seconds"],
-            },
+            metadata=metadata,
             data_version=dg.DataVersion(report["version"]),
         )
 

@@ -59,41 +59,16 @@ def raw_session(
     context: dg.AssetExecutionContext, landing_zone: LandingZone, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     """Inventory and header validation of one landed diffusion session."""
-    from brainstar.domain.neuro import dicom_headers
+    from brainstar.domain.neuro.inventory import inventory_session
 
-    session_dir = landing_zone.session_dir(context.partition_key)
-    if not session_dir.is_dir():
-        raise dwi_session.SessionInputError(session_dir, "session folder is missing from the landing zone")
-    if (session_dir / "dicom").is_dir():
-        inventory = dicom_headers.inspect_dicom_series(session_dir / "dicom")
-        record = {
-            "format": "dicom",
-            "source": str(session_dir / "dicom"),
-            "files": {name: str(path) for name, path in dwi_session.optional_files(session_dir).items()},
-            "headers": inventory.as_dict(),
-        }
-        summary = {"n_volumes": inventory.n_volumes, "n_files": inventory.n_files}
-    else:
-        files = dwi_session.find_nifti_session(session_dir)
-        report, _, _ = dwi_session.inspect_headers(files)
-        record = {
-            "format": "nifti",
-            "source": str(session_dir),
-            "files": {name: str(path) for name, path in vars(files).items() if path is not None},
-            "headers": report.as_dict(),
-        }
-        summary = {
-            "n_volumes": report.n_volumes,
-            "n_b0": report.n_b0,
-            "bvalue_max_s_per_mm2": report.bvalue_max,
-        }
-    path = write_json_atomic(SessionOutputs(warehouse, context.partition_key).inventory, record)
+    found = inventory_session(landing_zone.session_dir(context.partition_key))
+    path = write_json_atomic(SessionOutputs(warehouse, context.partition_key).inventory, found.record)
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(path)),
-            "input_format": record["format"],
-            "header_issues": len(record["headers"]["issues"]),
-            **summary,
+            "input_format": found.record["format"],
+            "header_issues": found.n_header_issues,
+            **found.summary,
         }
     )
 

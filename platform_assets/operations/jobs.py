@@ -18,7 +18,8 @@ from resources import Warehouse
 # astro pipeline. Per-session work is driven by the sessions sensor and the rescan.
 workflow_job = dg.define_asset_job(
     name="brainstar_workflow",
-    selection=dg.AssetSelection.all().materializable() - dg.AssetSelection.groups("neuro")
+    # Spec pipelines have their own jobs (and may be partitioned by session).
+    selection=dg.AssetSelection.all().materializable() - dg.AssetSelection.groups("neuro", "specs")
     | dg.AssetSelection.assets(["neuro", "cohort_table"]),
     description="The master workflow: cohort table, cortical column and astro models, end to end.",
     tags={**priority(WORKFLOW_PRIORITY), **max_runtime(6 * HOUR)},

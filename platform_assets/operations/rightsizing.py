@@ -15,7 +15,7 @@ from brainstar.core.rightsizing import Recommendation, Requests, StepUsage, pars
 from platform_assets.operations.k8s import GPU_RESOURCE, K8S_CONFIG_TAG
 from platform_assets.operations.resource_usage import CPU_SECONDS_KEY, PEAK_RSS_KEY, WALL_SECONDS_KEY
 
-STEP_REQUESTS_FILE = environments.REPO_ROOT / "deploy" / "k8s" / "step_requests.yaml"
+STEP_REQUESTS_FILE = Path("deploy") / "k8s" / "step_requests.yaml"  # under environments.config_root()
 HISTORY_DEPTH = 200  # latest materializations per asset: enough for a p95, bounded for big instances
 
 
@@ -83,7 +83,7 @@ def read_step_requests(path: Path | None = None) -> dict[str, Any]:
     """The applied recommendation: ``per_step_k8s_config`` by step name ({} when none applied)."""
     import yaml
 
-    path = path or STEP_REQUESTS_FILE
+    path = path or environments.config_root() / STEP_REQUESTS_FILE
     if not path.is_file():
         return {}
     return yaml.safe_load(path.read_text()) or {}
@@ -92,7 +92,7 @@ def read_step_requests(path: Path | None = None) -> dict[str, Any]:
 def write_step_requests(config: dict[str, Any], path: Path | None = None) -> Path:
     import yaml
 
-    path = path or STEP_REQUESTS_FILE
+    path = path or environments.config_root() / STEP_REQUESTS_FILE
     from brainstar.core.atomic import write_text_atomic
 
     header = (

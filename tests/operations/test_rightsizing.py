@@ -66,8 +66,9 @@ def test_a_step_records_its_own_peak_memory() -> None:
     metadata = results.get(timeout=120)
     process.join(timeout=30)
     assert metadata["n"] == 400 * 2**20 // 8
-    # The block on top of what the process held before the step (its interpreter and imports).
-    assert 400 <= metadata[PEAK_RSS_KEY] - metadata["before"] < 400 + 50
+    # The block on top of what the process held before the step (its interpreter and imports);
+    # the allocator may keep more around it, which a pod must hold too.
+    assert 400 <= metadata[PEAK_RSS_KEY] - metadata["before"] < 400 + 300
     assert metadata[WALL_SECONDS_KEY] >= 0 and metadata[CPU_SECONDS_KEY] > 0
 
 

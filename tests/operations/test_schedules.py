@@ -28,6 +28,8 @@ def test_workflow_job_covers_what_no_sensor_drives() -> None:
     assert {"neuro/cohort_table", "cortex/promoted_column", "astro/promote_sed_model"} <= keys
     assert not {"neuro/raw_session", "neuro/connectome"} & keys
     assert job.tags["dagster/priority"] == "5" and job.tags["dagster/max_runtime"] == "21600"
+    # The schedule launches it without a partition key: nothing partitioned may join it.
+    assert job.partitions_def is None
 
 
 def _age(path: Path, seconds: float) -> None:

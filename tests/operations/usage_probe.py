@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import resource
+from pathlib import Path
 
 import dagster as dg
 import numpy as np
@@ -18,5 +19,5 @@ def allocate_and_report(megabytes: int, results: multiprocessing.Queue) -> None:
         return dg.MaterializeResult(metadata={"n": float(block.sum())})
 
     # Resident now (not the peak so far: memory freed since then is reused by the block).
-    before_mib = int(open("/proc/self/statm").read().split()[1]) * resource.getpagesize() / 2**20
+    before_mib = int(Path("/proc/self/statm").read_text().split()[1]) * resource.getpagesize() / 2**20
     results.put({"before": before_mib, **{key: value for key, value in step().metadata.items()}})
