@@ -20,21 +20,18 @@ class (its worst step's, ``triage.RUN_PRECEDENCE``) becomes the run tag
 ``run_failure_notifier`` names the class in its own message to the team channel, so the
 targeted messages go out only where their audience is configured, never a second copy there.
 
-Re-launching is a Dagster re-execution from failure of the failed run, as the UI's "Re-execute
-from failure" makes it (parent and root run set, only the failed and skipped steps, same
-partition, configuration and tags), created in the instance and submitted to the run queue.
-No public API lets a sensor do that (read in dagster 1.13.27): ``instance.create_reexecuted_run``
-wants the workspace's ``CodeLocation`` and ``RemoteJob``, which a sensor does not have;
-``dg.execute_job(reexecution_options=...)`` would run the steps inside the sensor's tick; and a
-``dg.RunRequest`` from a run failure sensor must name one of the jobs given to it when it is
-defined (the pipeline specs add jobs this module cannot list) and starts a new run, not a
-re-execution. So the run is built as ``execute_job`` builds a re-execution (``KnownExecutionState``
-and ``create_execution_plan``, Dagster internals, pinned by ``dagster<1.14`` and covered by
-tests/operations/test_triage.py) with ``instance.create_run_for_job``, and handed to
-``instance.submit_run``. That needs the ``QueuedRunCoordinator`` (every profile's dagster.yaml
-and the Helm values), which only marks the run queued; the daemon then launches it from the
-failed run's code location. A run executed in-process has no code location to launch from and
-is not re-launched.
+Re-launching is a Dagster re-execution from failure of the failed run, asked of the webserver
+at ``BRAINSTAR_UI_URL`` through its public GraphQL ``launchRunReexecution`` (strategy
+``FROM_FAILURE``), exactly as the UI's "Re-execute from failure" makes it: parent and root run
+set, only the failed and skipped steps, same partition and configuration, queued through the
+instance's run coordinator and launched from the failed run's code location. No Python API lets a
+sensor do that (read in dagster 1.13.27): ``instance.create_reexecuted_run`` wants the
+workspace's code location, ``dg.execute_job(reexecution_options=...)`` would run the steps inside
+the sensor's tick, and a ``dg.RunRequest`` starts a new run of a job named when the sensor is
+defined, not a re-execution. The tags are the parent's (less Dagster's per-run bookkeeping and the
+class) with the memory replaced and ``brainstar/oom_relaunch_of``. A run executed in-process has
+no code location to launch from and is not re-launched; an unreachable webserver fails the tick
+with the reason (the class tag is written first).
 
 Memory reaches the run's own pod: the ``dagster-k8s/config`` run tag sets it under
 ``K8sRunLauncher``, where the multiprocess and in-process executors run every step. Under the
@@ -47,23 +44,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
-
-# Dagster internals, for the re-execution only (see above).
-from dagster._core.execution.api import create_execution_plan
-from dagster._core.execution.plan.state import KnownExecutionState
-from dagster._core.storage.tags import (
-    BACKFILL_TAGS,
-    PARENT_RUN_ID_TAG,
-    RESUME_RETRY_TAG,
-    ROOT_RUN_ID_TAG,
-    TAGS_TO_MAYBE_OMIT_ON_RETRY,
-    WILL_RETRY_TAG,
-)
 
 from brainstar.core import notify, settings, triage
 from brainstar.core.triage import FAILURE_CLASS_TAG, OOM_RELAUNCH_OF_TAG, FailureClass
@@ -75,8 +60,22 @@ from resources.notifier import Notifier
 from sensors.run_notifications import partition_of
 
 # Tags of the failed run a re-launch does not keep: Dagster's per-run bookkeeping (failure
-# reason, retry number ...), the backfill's (the re-launch is not part of it), and the class.
-_NOT_INHERITED = {*TAGS_TO_MAYBE_OMIT_ON_RETRY, *BACKFILL_TAGS, FAILURE_CLASS_TAG}
+# reason, retry number, whether its own retries take it), the backfill's (the re-launch is not
+# part of it), and the class. Dagster's names, as its run pages show them.
+WILL_RETRY_TAG = "dagster/will_retry"
+_NOT_INHERITED = {
+    WILL_RETRY_TAG,
+    "dagster/failure_reason",
+    "dagster/retry_number",
+    "dagster/parent_run_id",
+    "dagster/root_run_id",
+    "dagster/is_resume_retry",
+    "dagster/backfill",
+    "dagster/parent_backfill_id",
+    "dagster/root_backfill_id",
+    "dagster/step_selection",
+    FAILURE_CLASS_TAG,
+}
 # The multiprocess executor's engine event for a step process that died (dagster/_utils
 # get_run_crash_explanation); negative exit codes never appear, they are given as signals.
 _CRASH = re.compile(r"was terminated by signal (?P<signal>\d+)|unexpectedly exited with code (?P<code>-?\d+)")
@@ -239,75 +238,87 @@ def relaunch_k8s_config(parent_tag: str | None, memory: str, set_limit: bool) ->
 
 
 def relaunch_tags(run: dg.DagsterRun, memory: str, set_limit: bool) -> dict[str, str]:
-    """The failed run's tags, less ``_NOT_INHERITED``, with the memory, the re-execution's
-    parent and root (as Dagster's own re-execution sets them) and ``brainstar/oom_relaunch_of``."""
+    """The failed run's tags, less ``_NOT_INHERITED``, with the memory and ``brainstar/oom_relaunch_of``
+    (the webserver adds the re-execution's parent and root)."""
     tags = {key: value for key, value in run.tags.items() if key not in _NOT_INHERITED}
     tags[K8S_CONFIG_TAG] = relaunch_k8s_config(run.tags.get(K8S_CONFIG_TAG), memory, set_limit)
-    tags[PARENT_RUN_ID_TAG] = run.run_id
-    tags[ROOT_RUN_ID_TAG] = run.root_run_id or run.run_id
-    tags[RESUME_RETRY_TAG] = "true"
     tags[OOM_RELAUNCH_OF_TAG] = run.run_id
     return tags
 
 
+class RelaunchError(RuntimeError):
+    """The webserver did not queue the re-execution; the message says why."""
+
+
+REEXECUTE_MUTATION = """
+mutation BrainstarReexecute($params: ReexecutionParams!) {
+  launchRunReexecution(reexecutionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on Error { message }
+    ... on PythonError { message }
+  }
+}
+"""
+
+
 def reexecute_from_failure(
-    instance: dg.DagsterInstance,
-    run: dg.DagsterRun,
-    repository: dg.RepositoryDefinition,
-    tags: dict[str, str],
-    step_keys: Sequence[str],
-    known_state: KnownExecutionState,
-) -> dg.DagsterRun:
-    """Create and queue the re-execution of ``step_keys`` of ``run``, as ``dg.execute_job`` builds one."""
-    job = repository.get_job(run.job_name)
-    if run.asset_selection:
-        job = job.get_subset(asset_selection=run.asset_selection)
-    plan = create_execution_plan(
-        job, run.run_config, step_keys_to_execute=step_keys, known_state=known_state, tags=tags
+    ui_url: str, run: dg.DagsterRun, tags: dict[str, str], timeout: float = 30.0
+) -> str:
+    """Ask the webserver at ``ui_url`` to re-execute ``run`` from failure with exactly ``tags``;
+    the new run's id."""
+    import urllib.error
+    import urllib.request
+
+    params = {
+        "parentRunId": run.run_id,
+        "strategy": "FROM_FAILURE",
+        "useParentRunTags": False,
+        "extraTags": [{"key": key, "value": value} for key, value in sorted(tags.items())],
+    }
+    body = json.dumps({"query": REEXECUTE_MUTATION, "variables": {"params": params}}).encode()
+    request = urllib.request.Request(
+        f"{ui_url.rstrip('/')}/graphql", data=body, headers={"Content-Type": "application/json"}
     )
-    created = instance.create_run_for_job(
-        job_def=job,
-        execution_plan=plan,
-        run_config=run.run_config,
-        tags=tags,
-        root_run_id=tags[ROOT_RUN_ID_TAG],
-        parent_run_id=run.run_id,
-        op_selection=run.op_selection,
-        asset_selection=run.asset_selection,
-        resolved_op_selection=run.resolved_op_selection,
-        remote_job_origin=run.remote_job_origin,
-        job_code_origin=run.job_code_origin,
-    )
-    # The queued coordinator only records the run as queued and reads no workspace (we have none).
-    return instance.submit_run(created.run_id, workspace=None)  # type: ignore[arg-type]
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as reply:
+            answer = json.loads(reply.read())
+    except (OSError, ValueError) as error:  # URLError, timeouts and refused connections are OSErrors
+        raise RelaunchError(f"the webserver at {ui_url} could not be asked to re-execute: {error}") from error
+    result = (answer.get("data") or {}).get("launchRunReexecution") or {}
+    if result.get("__typename") != "LaunchRunSuccess":
+        why = result.get("message") or answer.get("errors") or result.get("__typename") or "no answer"
+        raise RelaunchError(f"the webserver at {ui_url} refused to re-execute run {run.run_id}: {why}")
+    return str(result["run"]["runId"])
 
 
-def oom_relaunch(
-    instance: dg.DagsterInstance,
-    run: dg.DagsterRun,
-    repository: dg.RepositoryDefinition | None,
-    result: RunTriage,
-) -> dg.DagsterRun | str:
-    """Queue the re-launch of a run that ran out of memory; the new run, or why there is none."""
+def oom_relaunch(instance: dg.DagsterInstance, run: dg.DagsterRun, result: RunTriage, ui_url: str) -> str:
+    """Queue the re-launch of a run that ran out of memory; the new run's id. Raises
+    ``NotRelaunched`` saying why there is none."""
     if run.tags.get(OOM_RELAUNCH_OF_TAG):
-        return f"it re-launches run {run.tags[OOM_RELAUNCH_OF_TAG]} already: never re-launched twice"
+        raise NotRelaunched(
+            f"it re-launches run {run.tags[OOM_RELAUNCH_OF_TAG]} already: never re-launched twice"
+        )
     earlier = instance.get_run_records(dg.RunsFilter(tags={OOM_RELAUNCH_OF_TAG: run.run_id}), limit=1)
     if earlier:
-        return f"already re-launched as run {earlier[0].dagster_run.run_id}"
+        raise NotRelaunched(f"already re-launched as run {earlier[0].dagster_run.run_id}")
     if run.tags.get(WILL_RETRY_TAG) == "true":
-        return "Dagster's run retries re-execute it; a retry that runs out of memory again is re-launched"
-    if not isinstance(instance.run_coordinator, dg.QueuedRunCoordinator):
-        return "the instance has no QueuedRunCoordinator to queue it (dagster.yaml run_coordinator)"
-    if run.remote_job_origin is None or repository is None:
-        return "it was executed in-process, not launched from a code location that could launch it again"
-    # The steps that failed or never ran, and what the others left for them.
-    step_keys, known_state = KnownExecutionState.build_resume_retry_reexecution(instance, parent_run=run)
-    if not step_keys:
-        return "every step of it succeeded: nothing to re-execute"
+        raise NotRelaunched(
+            "Dagster's run retries re-execute it; a retry that runs out of memory again is re-launched"
+        )
+    if run.remote_job_origin is None:
+        raise NotRelaunched(
+            "it was executed in-process, not launched from a code location that could launch it again"
+        )
     oom_steps = [step.step_key for step in result.steps_of(FailureClass.OUT_OF_MEMORY)]
     quantities, has_limit = step_memory(instance, run, oom_steps)
-    tags = relaunch_tags(run, triage.doubled_memory(quantities), has_limit)
-    return reexecute_from_failure(instance, run, repository, tags, step_keys, known_state)
+    return reexecute_from_failure(
+        ui_url, run, relaunch_tags(run, triage.doubled_memory(quantities), has_limit)
+    )
+
+
+class NotRelaunched(Exception):
+    """Why an out-of-memory run is not re-launched (a decision, not an error)."""
 
 
 # --- bad input and code errors: tell the people who can fix them ------------------------------------
@@ -353,11 +364,13 @@ def failure_triage(context: dg.RunFailureSensorContext, notifier: Notifier) -> d
     context.instance.add_run_tags(run.run_id, {FAILURE_CLASS_TAG: result.failure_class.value})
     context.log.info(f"run {run.run_id} failed: {result.failure_class}")
     if result.failure_class is FailureClass.OUT_OF_MEMORY:
-        relaunch = oom_relaunch(context.instance, run, context.repository_def, result)
-        if isinstance(relaunch, str):
-            return dg.SkipReason(f"run {run.run_id} ran out of memory; not re-launched: {relaunch}")
-        memory = relaunch.tags[K8S_CONFIG_TAG]
-        context.log.info(f"run {run.run_id} re-executed from failure as run {relaunch.run_id}: {memory}")
+        try:
+            relaunched = oom_relaunch(context.instance, run, result, settings.ui_url())
+        except NotRelaunched as reason:
+            return dg.SkipReason(f"run {run.run_id} ran out of memory; not re-launched: {reason}")
+        context.log.info(
+            f"run {run.run_id} re-executed from failure with twice the memory as run {relaunched}"
+        )
         return None
     # Both outrank out of memory: a run with such steps is never the one re-launched.
     errors = []

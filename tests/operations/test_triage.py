@@ -7,10 +7,12 @@ import logging
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import dagster as dg
@@ -37,7 +39,7 @@ from brainstar.domain.neuro.dwi_session import SessionInputError
 from platform_assets.operations.k8s import K8S_CONFIG_TAG
 from platform_assets.operations.retries import fail_fast_unless_transient, transient_retry_policy
 from resources import Notifier
-from sensors.failure_triage import WILL_RETRY_TAG, failure_triage
+from sensors.failure_triage import WILL_RETRY_TAG, RelaunchError, failure_triage
 from sensors.run_notifications import run_failure_notifier
 from tests.operations.local_servers import WebhookServer, running_webhook
 from tests.operations.test_notifications import MailSink
@@ -364,18 +366,89 @@ def time_out_a_run(instance: dg.DagsterInstance) -> str:
     return run.run_id
 
 
+class FakeWebserver(ThreadingHTTPServer):
+    """Answers the GraphQL ``launchRunReexecution`` the sensor sends, as the webserver would: the
+    re-execution from failure of the parent run, created in the test's instance and queued, with
+    exactly the tags it was given plus parent and root. Records every request."""
+
+    def __init__(self, instance: dg.DagsterInstance) -> None:
+        super().__init__(("127.0.0.1", 0), _GraphqlHandler)
+        self.instance = instance
+        self.requests: list[dict[str, object]] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def reexecute(self, params: dict[str, object]) -> str:
+        # Dagster's internals, as the webserver's own resolver builds the run.
+        from dagster._core.execution.api import create_execution_plan
+        from dagster._core.execution.plan.state import KnownExecutionState
+        from dagster._core.storage.tags import PARENT_RUN_ID_TAG, RESUME_RETRY_TAG, ROOT_RUN_ID_TAG
+
+        assert params["strategy"] == "FROM_FAILURE" and params["useParentRunTags"] is False
+        parent = run_of(self.instance, str(params["parentRunId"]))
+        tags = {tag["key"]: tag["value"] for tag in params["extraTags"]}  # type: ignore[attr-defined]
+        root = parent.root_run_id or parent.run_id
+        tags |= {PARENT_RUN_ID_TAG: parent.run_id, ROOT_RUN_ID_TAG: root, RESUME_RETRY_TAG: "true"}
+        step_keys, known = KnownExecutionState.build_resume_retry_reexecution(
+            self.instance, parent_run=parent
+        )
+        job = REPOSITORY.get_job(parent.job_name)
+        plan = create_execution_plan(
+            job, parent.run_config, step_keys_to_execute=step_keys, known_state=known
+        )
+        created = self.instance.create_run_for_job(
+            job_def=job,
+            execution_plan=plan,
+            run_config=parent.run_config,
+            tags=tags,
+            root_run_id=root,
+            parent_run_id=parent.run_id,
+            remote_job_origin=parent.remote_job_origin,
+            job_code_origin=parent.job_code_origin,
+        )
+        return self.instance.submit_run(created.run_id, workspace=None).run_id  # type: ignore[arg-type]
+
+
+class _GraphqlHandler(BaseHTTPRequestHandler):
+    server: FakeWebserver
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+        self.server.requests.append(body)
+        params = body["variables"]["params"]
+        run_id = self.server.reexecute(params)
+        answer = {
+            "data": {"launchRunReexecution": {"__typename": "LaunchRunSuccess", "run": {"runId": run_id}}}
+        }
+        data = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # keep pytest output clean
+
+
 @dataclass
 class FailedRuns:
     home: Path
     instance: dg.DagsterInstance
     run_ids: dict[str, str]  # how it failed -> run id
+    webserver: FakeWebserver
 
 
 @pytest.fixture(scope="module")
 def failed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FailedRuns]:
     home = tmp_path_factory.mktemp("dagster_home")
     (home / "dagster.yaml").write_text(INSTANCE_YAML)
-    with dg.DagsterInstance.local_temp(str(home)) as instance:
+    with dg.DagsterInstance.local_temp(str(home)) as instance, pytest.MonkeyPatch.context() as patch:
+        webserver = FakeWebserver(instance)
+        threading.Thread(target=webserver.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        patch.setenv(settings.UI_URL_VAR, webserver.url)
         run_ids = {"oom": fail_memory_job(instance), "sigkill": launch(instance, killed_job_def)}
         for name, asset in [("bad_input", bad_session), ("code", broken_code), ("timeout", slow_network)]:
             run_ids[name] = dg.materialize([asset], instance=instance, raise_on_error=False).run_id
@@ -383,7 +456,9 @@ def failed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FailedRuns]:
         run_ids["max_runtime"] = time_out_a_run(instance)
         for run_id in run_ids.values():
             assert run_of(instance, run_id).status == dg.DagsterRunStatus.FAILURE
-        yield FailedRuns(home, instance, run_ids)
+        yield FailedRuns(home, instance, run_ids, webserver)
+        webserver.shutdown()
+        webserver.server_close()
 
 
 @pytest.fixture(autouse=True)
@@ -513,6 +588,27 @@ def test_a_relaunch_that_runs_out_of_memory_again_is_not_relaunched(failed: Fail
     assert isinstance(again, dg.SkipReason) and "never re-launched twice" in str(again.skip_message)
     assert tag_of(instance, relaunch.run_id) == OOM.value
     assert relaunches_of(instance, relaunch.run_id) == []
+
+
+def test_the_relaunch_asks_the_webserver_for_a_reexecution_from_failure(failed: FailedRuns) -> None:
+    triage(failed, "oom")
+    asked = [r["variables"]["params"] for r in failed.webserver.requests]  # type: ignore[index]
+    params = next(p for p in asked if p["parentRunId"] == failed.run_ids["oom"])
+    assert params["strategy"] == "FROM_FAILURE" and params["useParentRunTags"] is False
+    tags = {tag["key"]: tag["value"] for tag in params["extraTags"]}
+    assert tags[OOM_RELAUNCH_OF_TAG] == failed.run_ids["oom"] and FAILURE_CLASS_TAG not in tags
+
+
+def test_an_unreachable_webserver_fails_the_tick_with_the_reason_after_tagging(
+    failed: FailedRuns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    instance = failed.instance
+    parent = fail_memory_job(instance)
+    monkeypatch.setenv(settings.UI_URL_VAR, f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(RelaunchError, match=r"could not be asked to re-execute: .*refused"):
+        triage_run_id(instance, parent)
+    assert tag_of(instance, parent) == OOM.value
+    assert relaunches_of(instance, parent) == []
 
 
 def test_what_cannot_be_relaunched_is_said(failed: FailedRuns) -> None:
