@@ -20,20 +20,26 @@ from sensors.failure_triage import failure_triage
 from sensors.run_notifications import run_failure_notifier, run_success_summary
 from sensors.run_workers import dead_run_worker_sensor
 
-pipelines = dg.Definitions.merge(
+# A list, not a merged Definitions: Dagster's loader refuses two Definitions at module scope.
+_PIPELINES = [
     neuro.defs,
     cortex.defs,
     astro.defs,
     operations.defs,
     # The pipelines declared as YAML specs (README, "Pipelines as specs"), in the specs group.
     load_pipeline_specs(),
-)
+]
+
+
+def _pipeline_assets() -> list[object]:
+    return [asset for pipeline in _PIPELINES for asset in pipeline.assets or []]
+
 
 defs = dg.Definitions.merge(
-    pipelines,
+    *_PIPELINES,
     dg.Definitions(
         # Reads every other asset's recorded usage and requests, so it is given their graph here.
-        assets=domain_assets("operations", [build_resource_recommendations(lambda: pipelines.assets or [])]),
+        assets=domain_assets("operations", [build_resource_recommendations(_pipeline_assets)]),
         sensors=[run_failure_notifier, run_success_summary, dead_run_worker_sensor, failure_triage],
         # Notifier reads BRAINSTAR_SLACK_* / BRAINSTAR_SMTP_* when it sends, so no secret shows in the UI.
         resources={**default_resources(), "notifier": Notifier()},

@@ -68,7 +68,7 @@ def test_a_step_records_its_own_peak_memory() -> None:
     assert metadata["n"] == 400 * 2**20 // 8
     # The block on top of what the process held before the step (its interpreter and imports);
     # the allocator may keep more around it, which a pod must hold too.
-    assert 400 <= metadata[PEAK_RSS_KEY] - metadata["before"] < 400 + 300
+    assert 399 <= metadata[PEAK_RSS_KEY] - metadata["before"] < 400 + 300  # 1 MiB: page rounding
     assert metadata[WALL_SECONDS_KEY] >= 0 and metadata[CPU_SECONDS_KEY] > 0
 
 
