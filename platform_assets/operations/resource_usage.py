@@ -2,7 +2,7 @@
 
 Dagster records durations but not memory, and sizing a pod needs the peak. Under the default
 (multiprocess) executor and on Kubernetes every step is its own process, so the process's peak
-resident set (``ru_maxrss``) is the step's, imports included, which is what its pod must hold;
+resident set (VmHWM) is the step's, imports included, which is what its pod must hold;
 under the in-process executor it is the peak of the run so far, an upper bound. CPU seconds
 count this process and the programs it waited for (dcm2niix). ``brainstar rightsize`` and the
 ``operations/resource_recommendations`` asset read these entries back.
@@ -15,6 +15,7 @@ import resource
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import dagster as dg
@@ -25,6 +26,7 @@ PEAK_RSS_KEY = "step_peak_rss_mib"
 CPU_SECONDS_KEY = "step_cpu_seconds"
 WALL_SECONDS_KEY = "step_wall_seconds"
 GPU_PEAK_KEY = "step_gpu_peak_mib"
+STATUS_FILE = Path("/proc/self/status")
 
 
 def _cpu_seconds() -> float:
@@ -33,7 +35,19 @@ def _cpu_seconds() -> float:
 
 
 def _peak_rss_mib() -> float:
-    # ru_maxrss is in KiB on Linux and in bytes on macOS.
+    """This process image's peak resident set, MiB.
+
+    On Linux the kernel's VmHWM, which starts afresh when a process execs: ``ru_maxrss`` does
+    not (it keeps the parent's peak across fork and exec), so a step process started by a run
+    worker of 1.6 GB reported 1.6 GB whatever it used. Elsewhere ``ru_maxrss`` (KiB on Linux,
+    bytes on macOS) is the best there is.
+    """
+    try:
+        for line in STATUS_FILE.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass  # no /proc: not Linux
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
