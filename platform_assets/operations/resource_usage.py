@@ -10,6 +10,7 @@ count this process and the programs it waited for (dcm2niix). ``brainstar rights
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import resource
 import sys
@@ -42,12 +43,10 @@ def _peak_rss_mib() -> float:
     worker of 1.6 GB reported 1.6 GB whatever it used. Elsewhere ``ru_maxrss`` (KiB on Linux,
     bytes on macOS) is the best there is.
     """
-    try:
+    with contextlib.suppress(OSError):  # no /proc: not Linux
         for line in STATUS_FILE.read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
-    except OSError:
-        pass  # no /proc: not Linux
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
