@@ -285,12 +285,28 @@ def test_a_photometry_row_is_answered_by_the_same_server(http_server: str) -> No
     assert np.isfinite(answer.json()["teff_k"])
 
 
+def _read_one_response(sock: socket.socket) -> bytes:
+    """Headers and the whole Content-Length body: they may arrive in more than one recv."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        body += sock.recv(65536)
+    return data
+
+
 def test_an_idle_keep_alive_connection_is_closed(http_server: str) -> None:
     """A connection left open after an answer, with nothing sent, is closed after --keep-alive."""
     host, port = http_server.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=HTTP_KEEP_ALIVE_S + 5) as sock:
         sock.sendall(f"GET /health HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
-        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        assert _read_one_response(sock).startswith(b"HTTP/1.1 200")
         idle = time.monotonic()
         assert sock.recv(65536) == b""  # closed by the server, not timed out here
         assert time.monotonic() - idle < HTTP_KEEP_ALIVE_S + 2
