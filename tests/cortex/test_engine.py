@@ -11,7 +11,7 @@ import pytest
 
 from brainstar.domain.cortex import gates
 from brainstar.domain.cortex.config import ColumnConfig, NeuronParams
-from brainstar.domain.cortex.engine_numba import EngineRun, _run, propagators, simulate_network
+from brainstar.domain.cortex.engine_numba import EngineRun, propagators, run_plain, simulate_network
 from brainstar.domain.cortex.network import build_network
 from brainstar.domain.cortex.simulation import simulate
 
@@ -21,10 +21,7 @@ def test_dc_driven_neuron_fires_with_the_analytic_period() -> None:
     prop = propagators(neuron, dt)
     currents = np.array([400.0, 500.0, 800.0])  # pA, above the 375 pA rheobase
     empty = (np.zeros(4, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32), np.zeros(0, np.uint8))
-    steps, ids, _ = _run(
-        *empty, np.zeros(3), currents, np.zeros(3), 0.0, prop.p11, prop.p22, prop.p21, prop.p20,
-        prop.theta, prop.v_reset, prop.ref_steps, 20_000, 0, np.uint64(0),
-    )  # fmt: skip
+    steps, ids = run_plain(empty, np.zeros(3), currents, np.zeros(3), 0.0, prop, 20_000, 0, 0, dt)
     r_m = neuron.tau_m_ms / neuron.c_m_pf  # GOhm, so pA * GOhm = mV
     for i, current in enumerate(currents):
         isi = np.diff(steps[ids == i]) * dt

@@ -19,7 +19,7 @@ from brainstar.domain.cortex.simulation import simulate
 KERNELS: tuple[Dispatcher, ...] = (
     network._counting_sort_order,
     network._sort_rows_by_target,
-    engine_numba._run,
+    engine_numba._advance,
     engine_numba._row_splits,
     engine_numba._grown,
     plasticity._stdp_online,

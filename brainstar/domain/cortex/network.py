@@ -21,6 +21,32 @@ MAX_DELAY_STEPS = 255  # delays are stored as uint8 steps; 25.5 ms at dt 0.1 ms 
 
 
 @dataclass(frozen=True)
+class PlasticSynapses:
+    """Plastic synapses as CSR rows by pre-synaptic neuron, each row sorted by target.
+
+    ``rule`` (S,) indexes rows of ``table`` (R, 13), the rule parameters in the column order of
+    ``engine_numba`` (KIND ... W_MIN); ``projection`` (S,) indexes ``projections`` ("L4E->L23E").
+    ``tau_minus_ms`` is the post-synaptic trace of every neuron (NEST: a neuron property);
+    ``deliver_interval`` the volume transmitter's update period in steps (0: no dopamine synapse).
+    """
+
+    indptr: np.ndarray
+    targets: np.ndarray
+    delays: np.ndarray
+    weights0: np.ndarray
+    rule: np.ndarray
+    table: np.ndarray
+    projection: np.ndarray
+    projections: tuple[str, ...]
+    tau_minus_ms: float
+    deliver_interval: int
+
+    @property
+    def n_synapses(self) -> int:
+        return int(self.targets.size)
+
+
+@dataclass(frozen=True)
 class ColumnNetwork:
     """A built network. N neurons, S synapses; neuron ids are grouped by population.
 
@@ -41,6 +67,8 @@ class ColumnNetwork:
     v0_mv: np.ndarray  # (N,) initial membrane potential
     dt_ms: float
     derived: DerivedParams
+    plastic: PlasticSynapses | None = None  # synapses moved out of the static CSR to learn
+    n_sources: int = 0  # the last ``n_sources`` neurons are Poisson spike sources (thalamus)
 
     @property
     def n_neurons(self) -> int:

@@ -20,11 +20,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-import numba
 import numpy as np
 
 from brainstar.domain.cortex.config import NeuronParams, PlasticityConfig
-from brainstar.domain.cortex.engine_numba import _run, propagators
+from brainstar.domain.cortex.engine_numba import propagators, run_plain
 from brainstar.domain.cortex.network import ColumnNetwork
 from brainstar.domain.cortex.plasticity import (
     DaStdpParams,
@@ -102,16 +101,7 @@ def _simulate(
     n = dc.size
     v0 = np.random.default_rng(seed).uniform(0.0, prop.theta, n)
     n_warm = round(100.0 / dt)
-    previous = numba.get_num_threads()
-    numba.set_num_threads(1)  # these populations are too small to gain from threads
-    try:
-        _, ids, _ = _run(
-            *csr, v0, dc, lam, w_ext, prop.p11, prop.p22, prop.p21, prop.p20, prop.theta, prop.v_reset,
-            prop.ref_steps, n_warm + round(t_ms / dt), n_warm, np.uint64(seed), 1,
-        )  # fmt: skip
-        # parts=1 passed, not defaulted: the engine's own signature, so the warm cache serves it.
-    finally:
-        numba.set_num_threads(previous)
+    _, ids = run_plain(csr, v0, dc, lam, w_ext, prop, n_warm + round(t_ms / dt), n_warm, seed, dt)
     return np.bincount(ids, minlength=n)
 
 
