@@ -66,3 +66,24 @@ def test_optional_layer1_population_is_wired_in() -> None:
     from_l1 = pre >= net.offsets[-2]
     assert from_l1.sum() == net.derived.num_synapses[:, -1].sum() > 0
     assert np.all(net.weights[from_l1] < 0)
+
+
+def test_a_learned_plastic_column_with_a_thalamus_survives_save_and_load(tmp_path) -> None:
+    from brainstar.domain.cortex import sources
+    from brainstar.domain.cortex.plastic_network import PlasticProjection, make_plastic
+    from brainstar.domain.cortex.plasticity import STDP_RULES
+
+    config = ColumnConfig(n_scaling=0.02, k_scaling=0.1, seed=2)
+    column = sources.add_thalamus(build_network(config), config, seed=1)
+    column = make_plastic(
+        column, (PlasticProjection("TC", "L4E", STDP_RULES["bipoo"].synapse),), tau_minus_ms=33.7
+    )
+    learned = column.plastic.weights0 * np.random.default_rng(0).uniform(0.5, 1.5, column.plastic.n_synapses)
+    path = tmp_path / "trained.npz"
+    save_network(str(path), column, plastic_weights=learned)
+    loaded = load_network(str(path), config)
+    assert loaded.populations == column.populations and loaded.n_sources == column.n_sources
+    np.testing.assert_array_equal(loaded.plastic.weights0, learned)
+    np.testing.assert_array_equal(loaded.plastic.table, column.plastic.table)
+    assert loaded.plastic.projections == ("TC->L4E",) and loaded.plastic.tau_minus_ms == 33.7
+    np.testing.assert_array_equal(loaded.targets, column.targets)

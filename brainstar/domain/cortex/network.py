@@ -177,14 +177,32 @@ def build_network(config: ColumnConfig) -> ColumnNetwork:
 
 
 _ARRAYS = ("offsets", "indptr", "targets", "weights", "delays", "ext_indegree", "dc_pa", "v0_mv")
+_PLASTIC_ARRAYS = ("indptr", "targets", "delays", "weights0", "rule", "table", "projection")
 
 
-def save_network(path: str, network: ColumnNetwork) -> None:
-    """Write the CSR arrays and per-neuron vectors to an ``.npz`` file (uncompressed, fast)."""
+def save_network(path: str, network: ColumnNetwork, plastic_weights: np.ndarray | None = None) -> None:
+    """Write the CSR arrays and per-neuron vectors to an ``.npz`` file (uncompressed, fast).
+
+    Plastic synapses are written with ``plastic_weights`` (e.g. learned ones) in place of their
+    starting weights, so that the file is the column as it is now.
+    """
+    extra: dict[str, np.ndarray] = {}
+    if network.plastic is not None:
+        plastic = network.plastic
+        for name in _PLASTIC_ARRAYS:
+            extra[f"plastic_{name}"] = getattr(plastic, name)
+        if plastic_weights is not None:
+            extra["plastic_weights0"] = np.asarray(plastic_weights, dtype=np.float64)
+        extra["plastic_projections"] = np.array(plastic.projections)
+        extra["plastic_tau_minus_ms"] = np.float64(plastic.tau_minus_ms)
+        extra["plastic_deliver_interval"] = np.int64(plastic.deliver_interval)
     with open(path, "wb") as handle:
         np.savez(
             handle,
             **{name: getattr(network, name) for name in _ARRAYS},
+            **extra,
+            populations=np.array(network.populations),
+            n_sources=np.int64(network.n_sources),
             weight_ext_pa=np.float64(network.weight_ext_pa),
             dt_ms=np.float64(network.dt_ms),
         )
@@ -195,7 +213,25 @@ def load_network(path: str, config: ColumnConfig) -> ColumnNetwork:
     with np.load(path) as data:
         arrays = {name: data[name] for name in _ARRAYS}
         weight_ext, dt = float(data["weight_ext_pa"]), float(data["dt_ms"])
-    derived = derive(config)
+        derived = derive(config)
+        populations = (
+            tuple(str(p) for p in data["populations"]) if "populations" in data else derived.populations
+        )
+        n_sources = int(data["n_sources"]) if "n_sources" in data else 0
+        plastic = None
+        if "plastic_indptr" in data:
+            plastic = PlasticSynapses(
+                **{name: data[f"plastic_{name}"] for name in _PLASTIC_ARRAYS},
+                projections=tuple(str(p) for p in data["plastic_projections"]),
+                tau_minus_ms=float(data["plastic_tau_minus_ms"]),
+                deliver_interval=int(data["plastic_deliver_interval"]),
+            )
     return ColumnNetwork(
-        populations=derived.populations, weight_ext_pa=weight_ext, dt_ms=dt, derived=derived, **arrays
+        populations=populations,
+        weight_ext_pa=weight_ext,
+        dt_ms=dt,
+        derived=derived,
+        plastic=plastic,
+        n_sources=n_sources,
+        **arrays,
     )
