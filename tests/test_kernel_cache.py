@@ -40,11 +40,12 @@ import numpy as np
 from brainstar.domain.cortex import plasticity
 from brainstar.domain.cortex.config import ColumnConfig
 from brainstar.domain.cortex.engine_numba import _advance
+from brainstar.domain.cortex.synapse_rules import stdp_send
 from brainstar.domain.cortex.network import _counting_sort_order, _sort_rows_by_target
 from brainstar.domain.cortex.simulation import simulate
 simulate(ColumnConfig(n_scaling=0.01, k_scaling=0.05, t_sim_ms=20.0, warmup_ms=10.0, seed=4))
-plasticity.pairing_protocol(plasticity.BI_POO, np.array([-20.0, 5.0, 30.0]), n_pairs=3)
-KERNELS = (_counting_sort_order, _sort_rows_by_target, _advance, plasticity._stdp_online)
+plasticity.pairing_window(plasticity.STDP_RULES["bipoo"], np.array([-20.0, 5.0, 30.0]), n_pairs=3)
+KERNELS = (_counting_sort_order, _sort_rows_by_target, _advance, stdp_send)
 """
 
 

@@ -2,10 +2,13 @@
 
 Runs the maintained reference implementation (PyPI ``microcircuit`` 1.0 on ``nest-simulator``
 3.10) for the given scaling, analyses spikes with our own metrics and writes a small JSON:
-per-population rate / CV ISI per seed, the mean and SD over seeds, and NEST's wall times.
+per-population rate, CV ISI and 2 ms pairwise correlation per seed, their mean and SD (ddof=1)
+over seeds, the background type ("poisson" or "dc") and NEST's wall times. The microcircuit
+package defaults to DC background; this tool defaults to Poisson, as ``ColumnConfig`` does.
+With a single seed the SDs are undefined and stored as null (the benchmark uses one seed).
 
     .venv/bin/python tools/cortex_nest_reference.py --n-scaling 0.1 --k-scaling 0.1 --t-sim 10000 \
-        --seeds 1,2,3 --threads 2 \
+        --seeds 1,2,3,4,5 --threads 2 \
         --out brainstar/domain/cortex/reference_data/nest_reference_n0.1_k0.1_t10000.json
 """
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shlex
 import sys
 import tempfile
 import time
@@ -124,11 +128,10 @@ def main(
 
     seed_list = [int(s) for s in seeds.split(",")]
     runs = [run_nest(n_scaling, k_scaling, t_sim_ms, warmup_ms, s, threads, not dc) for s in seed_list]
-    rates = np.array([r["rate_hz"] for r in runs])
-    cvs = np.array([r["cv_isi"] for r in runs])
     payload = {
         "simulator": f"NEST {nest.__version__} + microcircuit 1.0 (INM-6)",
-        "command": " ".join(["python", *sys.argv]),
+        "command": shlex.join(["python", *sys.argv]),
+        "background": "dc" if dc else "poisson",
         "config": {
             "n_scaling": n_scaling,
             "k_scaling": k_scaling,
@@ -138,13 +141,26 @@ def main(
             "poisson_input": not dc,
         },
         "populations": list(POPULATIONS),
-        "rate_hz_mean": rates.mean(axis=0).tolist(),
-        "rate_hz_sd": rates.std(axis=0, ddof=1).tolist() if len(runs) > 1 else [0.0] * rates.shape[1],
-        "cv_isi_mean": np.nanmean(cvs, axis=0).tolist(),
+        **_seed_statistics(runs),
+        "nest_wall_seconds_total": sum(r["build_wall_seconds"] + r["sim_wall_seconds"] for r in runs),
         "runs": runs,
     }
     write_json_atomic(out, payload)
-    click.echo(json.dumps({k: payload[k] for k in ("rate_hz_mean", "rate_hz_sd", "cv_isi_mean")}, indent=1))
+    summary = [k for k in payload if k.endswith(("_mean", "_sd"))]
+    click.echo(json.dumps({k: payload[k] for k in summary}, indent=1))
+
+
+def _seed_statistics(runs: list[dict[str, object]]) -> dict[str, list[float] | list[None]]:
+    """Mean and SD (ddof=1) over seeds of each per-population statistic; SD is null for one seed."""
+    out: dict[str, list[float] | list[None]] = {}
+    for key in ("rate_hz", "cv_isi", "correlation_2ms"):
+        values = np.array([r[key] for r in runs], dtype=float)
+        out[f"{key}_mean"] = np.nanmean(values, axis=0).tolist()
+        # One seed says nothing about seed-to-seed spread: null, not a misleading zero.
+        out[f"{key}_sd"] = (
+            np.nanstd(values, axis=0, ddof=1).tolist() if len(runs) > 1 else [None] * values.shape[1]
+        )
+    return out
 
 
 if __name__ == "__main__":

@@ -173,7 +173,13 @@ def main(out: str) -> None:
         "resolution_ms": RESOLUTION_MS,
         "scenarios": scenarios,
         # lambda 0.002: 60 pairs move the weight by at most 12 of 50, so no bound shapes the window.
-        "pairing": pairing_protocol("stdp_synapse", dict(bipoo, **{"lambda": 0.002}), 33.7, 1.5, lags),
+        # The two windows of brainstar.domain.cortex.plasticity.STDP_RULES.
+        "pairing": {
+            "bipoo": pairing_protocol("stdp_synapse", dict(bipoo, **{"lambda": 0.002}), 33.7, 1.5, lags),
+            "song2000": pairing_protocol(
+                "stdp_synapse", dict(bipoo, **{"lambda": 0.002, "tau_plus": 20.0}), 20.0, 1.5, lags
+            ),
+        },
     }
     Path(out).write_text(json.dumps(payload, indent=1) + "\n")
     click.echo(f"wrote {out}")

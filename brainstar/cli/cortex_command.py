@@ -37,8 +37,14 @@ def cortex() -> None:
 @column_options
 @click.option("--engine", type=click.Choice(["numba", "torch"]), default="numba", show_default=True)
 @click.option("--device", default="cpu", show_default=True, help="torch device (torch engine only).")
+@click.option(
+    "--trained",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Simulate this trained column (the pipeline's trained_column file) instead of a new one.",
+)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
-def simulate(engine: str, device: str, out: Path, **settings: Any) -> None:
+def simulate(engine: str, device: str, trained: Path | None, out: Path, **settings: Any) -> None:
     """Simulate one column and write per-population rate, CV ISI, spike count and wall time as JSON.
 
     The defaults are the pipeline's (ColumnConfig): since they were unified, --k-scaling defaults
@@ -52,9 +58,15 @@ def simulate(engine: str, device: str, out: Path, **settings: Any) -> None:
         config = config_from_settings(settings).validate()
     except ConfigError as error:
         raise click.BadParameter(error.problem, param_hint=error.field) from error
-    result = run(config, engine=engine, device=device)
+    try:
+        result = run(config, engine=engine, device=device, trained=trained)
+    except ConfigError as error:
+        raise click.BadParameter(error.problem, param_hint=error.field) from error
     write_json_atomic(out, result)
     rates = ", ".join(f"{pop} {v['rate_hz']:.2f}" for pop, v in result["populations"].items())
     click.echo(f"rates (Hz): {rates}")
+    for name, change in result["plasticity"].items():
+        start, end = change["mean_weight_start_pa"], change["mean_weight_end_pa"]
+        click.echo(f"{name}: mean weight {start:.1f} -> {end:.1f} pA")
     click.echo(f"simulation wall time {result['sim_wall_seconds']:.2f} s; wrote {out}")
     click.echo(json.dumps({"real_time_factor": result["real_time_factor"]}))

@@ -114,7 +114,7 @@ def trained_column(warehouse: Warehouse) -> dg.MaterializeResult:
             "accuracy_margin_mean": result["margin_mean"],
             "stdp_tau_plus_fitted_ms": plast["stdp"]["fitted"]["tau_plus_ms"],
             "stdp_tau_minus_fitted_ms": plast["stdp"]["fitted"]["tau_minus_ms"],
-            "distal_reward_max_weight": float(max(plast["distal_reward"]["rewarded"])),
+            "distal_reward_time_mean_weight": float(plast["distal_reward"]["rewarded_time_mean"]),
         }
     )
 

@@ -19,12 +19,15 @@ GATES = {
     ),
     "irregular_and_asynchronous": (
         ("irregularity", "asynchrony"),
-        "Asynchronous irregular state: CV ISI in 0.7-1.0 and small pairwise correlations.",
+        "Asynchronous irregular state: CV ISI and pairwise correlations as NEST's on the same configuration.",
     ),
-    "stdp_window": (("stdp_window",), "Fitted STDP time constants within 10% of the configured rule."),
+    "stdp_window": (
+        ("stdp_window",),
+        "Pairing-protocol window through the engine's synapse: as NEST's, with Bi & Poo's signs and taus.",
+    ),
     "dopamine_distal_reward": (
         ("dopamine_distal_reward",),
-        "Izhikevich distal reward: rewarded synapse reaches its cap, the rest stay near baseline.",
+        "Izhikevich distal reward: the rewarded synapse stays near its cap, top 0.1%; the rest stay.",
     ),
     "neuromodulator_directions": (
         ("neuromodulator_directions",),

@@ -28,8 +28,9 @@ class PipelineSettings(dg.Config):
     """What the pipeline needs beyond the column itself."""
 
     training_seeds: list[int] = Field(default=[0, 1, 2], description="Seeds of the digit training runs.")
+    # Izhikevich's hour: the rewarded synapse reaches s_max in the second half-hour (measured).
     distal_reward_seconds: int = Field(
-        default=1200, description="Length of the distal-reward (Izhikevich 2007) experiment, s."
+        default=3600, description="Length of the distal-reward (Izhikevich 2007) experiment, s."
     )
 
     def column(self) -> ColumnConfig:

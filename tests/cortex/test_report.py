@@ -19,7 +19,7 @@ def test_report_embeds_figures_and_gate_rows() -> None:
         report._figure_html(report.cv_histograms(pops, np.linspace(0.5, 1.2, 10), offsets), "cv"),
         report._figure_html(report.learning_curves([[0.1, 0.3]], [0.8], [0.5]), "learning"),
     ]
-    gate = gates.asynchrony_gate(pops, [0.001, 0.2])
+    gate = gates.asynchrony_gate(pops, [0.001, 0.2], None)
     page = report.render("title", [asdict(gate)], figures, {"x": 1})
     assert page.count("data:image/png;base64,") == 3
     assert "FAIL" in page and "B: 0.2000" in page

@@ -16,7 +16,16 @@ from platform_assets.cortex import assets, layout
 from platform_assets.cortex.run_config import ColumnSettings, read_config
 from resources import Warehouse
 
-CLI_SETTINGS = {"n_scaling", "k_scaling", "t_sim_ms", "warmup_ms", "seed", "threads", "poisson_input"}
+CLI_SETTINGS = {
+    "n_scaling",
+    "k_scaling",
+    "t_sim_ms",
+    "warmup_ms",
+    "seed",
+    "threads",
+    "poisson_input",
+    "in_column",
+}
 
 
 def _column_defaults() -> dict[str, Any]:
@@ -59,9 +68,9 @@ def test_cli_option_names_are_kept() -> None:
 def test_cli_options_reach_the_simulated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[ColumnConfig] = []
 
-    def fake_simulate(config: ColumnConfig, engine: str, device: str) -> dict[str, Any]:
+    def fake_simulate(config: ColumnConfig, engine: str, device: str, trained: Path | None) -> dict[str, Any]:
         seen.append(config)
-        return {"populations": {}, "sim_wall_seconds": 1.0, "real_time_factor": 1.0}
+        return {"populations": {}, "plasticity": {}, "sim_wall_seconds": 1.0, "real_time_factor": 1.0}
 
     monkeypatch.setattr(simulation, "simulate", fake_simulate)
     out = tmp_path / "run.json"
@@ -82,7 +91,7 @@ def test_run_config_reaches_the_stored_config(tmp_path: Path) -> None:
     stored = read_config(warehouse)
     expected = config_from_settings({"n_scaling": 0.05, "stdp_rule": "song2000", "serotonin": 0.5})
     assert stored.column == expected
-    assert stored.training_seeds == (4,) and stored.distal_reward_seconds == 1200
+    assert stored.training_seeds == (4,) and stored.distal_reward_seconds == 3600
     assert layout.CONFIG.read_json(warehouse)["derived"]["populations"][0] == "L23E"
 
 

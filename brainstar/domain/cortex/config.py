@@ -92,6 +92,11 @@ class PlasticityConfig:
     """Switches for learning and neuromodulation (levels are dimensionless, 0 = absent, 1 = high)."""
 
     stdp: bool = setting(True, "STDP on (with dopamine: DA-STDP training; off: no learning).")
+    in_column: bool = setting(
+        False,
+        "Plastic synapses inside the simulated column (L4E->L2/3E, L2/3E->L2/3E) with the STDP rule.",
+        cli="--plasticity/--static",
+    )
     stdp_rule: str = setting("bipoo", "STDP window: 'song2000' (tau 20/20 ms) or 'bipoo' (16.8/33.7 ms).")
     dopamine: bool = setting(True, "Dopamine gates the STDP eligibility traces (three-factor rule).")
     # Tonic levels in [0, 1]: see brainstar/domain/cortex/neuromodulation.py.

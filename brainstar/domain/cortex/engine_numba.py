@@ -16,7 +16,8 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numba
 import numpy as np
@@ -44,6 +45,8 @@ class SpikeData:
     t_start_ms: float
     t_stop_ms: float
     wall_seconds: float  # state propagation only (no network construction)
+    plastic_weights: np.ndarray | None = None  # (S_plastic,) at the end, when synapses learned
+    learned: dict[str, Any] | None = None  # per plastic projection: weights before and after
 
 
 @dataclass(frozen=True)
@@ -497,7 +500,14 @@ def simulate_network(network: ColumnNetwork, run: EngineRun, threads: int = 1) -
     start = time.perf_counter()
     steps, ids = simulator.advance(n_steps * network.dt_ms, record_from_step=n_warm)
     wall = time.perf_counter() - start
-    return spike_data(network, steps, ids, n_warm, n_steps, wall)
+    if simulator.history_misses:
+        raise RuntimeError(
+            f"{simulator.history_misses} plastic updates needed post spikes the history had dropped"
+        )
+    spikes = spike_data(network, steps, ids, n_warm, n_steps, wall)
+    if network.plastic is None:
+        return spikes
+    return replace(spikes, plastic_weights=simulator.plastic_weights)
 
 
 def spike_data(

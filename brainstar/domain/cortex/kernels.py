@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba.core.dispatcher import Dispatcher
 
-from brainstar.domain.cortex import engine_numba, network, plasticity
+from brainstar.domain.cortex import engine_numba, network, plasticity, synapse_rules
 from brainstar.domain.cortex.config import ColumnConfig
 from brainstar.domain.cortex.simulation import simulate
 
@@ -22,7 +22,9 @@ KERNELS: tuple[Dispatcher, ...] = (
     engine_numba._advance,
     engine_numba._row_splits,
     engine_numba._grown,
-    plasticity._stdp_online,
+    synapse_rules.stdp_send,
+    synapse_rules.dopamine_send,
+    synapse_rules.dopamine_trigger,
     plasticity._daspnet,
 )
 
@@ -31,9 +33,18 @@ KERNELS: tuple[Dispatcher, ...] = (
 TINY_COLUMN = ColumnConfig(n_scaling=0.005, k_scaling=0.02, t_sim_ms=10.0, warmup_ms=10.0, threads=1)
 
 
+def replay_dopamine_synapse() -> None:
+    """The dopamine synapse's replay path (the column's path is compiled into ``_advance``)."""
+    from brainstar.domain.cortex.synapse_replay import replay
+
+    pre, post = np.array([1.0, 5.0]), np.array([3.0])
+    replay(pre, post, 1.0, 1.0, synapse_rules.DopamineSynapseParams(), dopamine_ms=np.array([4.0]))
+
+
 def warm_kernels() -> tuple[Dispatcher, ...]:
     """Compile (or load from the cache) every cortex kernel with the types production passes."""
     simulate(TINY_COLUMN)
-    plasticity.pairing_protocol(plasticity.SONG2000, np.array([-10.0, 10.0]), n_pairs=2)
+    plasticity.pairing_window(plasticity.STDP_RULES["song2000"], np.array([-10.0, 10.0]), n_pairs=2)
+    replay_dopamine_synapse()
     plasticity.distal_reward_experiment(t_sec=1, n_exc=8, n_inh=2, m=4, seed=1)
     return KERNELS

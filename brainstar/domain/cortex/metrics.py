@@ -122,19 +122,30 @@ def mean_pairwise_correlation(spikes: SpikeData, n_corr: int = 200, seed: int = 
     42,633 spikes (15 ms against 0.93 s) and 22 times on one of 212,480 (40 ms against 0.90 s)
     (PD14 column at N_scaling = K_scaling = 0.1, 7,717 neurons; benchmarks/cortex_metrics.py).
     """
+    return np.array(
+        [
+            float(np.nanmean(cc)) if cc.size else float("nan")
+            for cc in pairwise_correlations(spikes, n_corr, seed)
+        ]
+    )
+
+
+def pairwise_correlations(spikes: SpikeData, n_corr: int = 200, seed: int = 0) -> list[np.ndarray]:
+    """Per population, the 2 ms spike-count correlation of every distinct pair of the subsample
+    that :func:`mean_pairwise_correlation` averages (empty where a population has < 2 active)."""
     n_bins = int(_bin_index(np.array(spikes.t_stop_ms), spikes.t_start_ms, CORR_BIN_MS))
     column = _bin_index(spikes.times_ms, spikes.t_start_ms, CORR_BIN_MS)
     in_window = (column >= 0) & (column < n_bins)
     out = []
     for chosen in _correlation_subsample(spikes, n_corr, seed):
         if chosen is None:
-            out.append(float("nan"))
+            out.append(np.zeros(0))
             continue
         mask = in_window & np.isin(spikes.senders, chosen)
         row = np.searchsorted(chosen, spikes.senders[mask])
         cc = _count_correlation(row, column[mask], chosen.size, n_bins)
-        out.append(float(np.nanmean(cc[np.triu_indices(chosen.size, k=1)])))
-    return np.array(out)
+        out.append(cc[np.triu_indices(chosen.size, k=1)])
+    return out
 
 
 def _count_correlation(row: np.ndarray, column: np.ndarray, n_rows: int, n_bins: int) -> np.ndarray:

@@ -27,8 +27,8 @@ from brainstar.domain.cortex.engine_numba import propagators, run_plain
 from brainstar.domain.cortex.network import ColumnNetwork
 from brainstar.domain.cortex.plasticity import (
     DaStdpParams,
-    StdpParams,
-    pairing_protocol,
+    StdpRule,
+    pairing_window,
     three_factor_simulated,
 )
 
@@ -46,9 +46,10 @@ class NeuromodulatorGains:
 GAINS = NeuromodulatorGains()
 
 
-def modulated_stdp(params: StdpParams, ach: float, gains: NeuromodulatorGains = GAINS) -> StdpParams:
+def modulated_stdp(rule: StdpRule, ach: float, gains: NeuromodulatorGains = GAINS) -> StdpRule:
+    """ACh scales the learning rate (NEST's lambda: both sides of the window)."""
     factor = 1.0 + gains.ach_learning_boost * ach
-    return replace(params, a_plus=params.a_plus * factor, a_minus=params.a_minus * factor)
+    return replace(rule, synapse=replace(rule.synapse, lambda_=rule.synapse.lambda_ * factor))
 
 
 def modulated_da_stdp(
@@ -148,11 +149,9 @@ def afferent_recurrent_ratio(ach_level: float, gains: NeuromodulatorGains = GAIN
     return afferent_charge / recurrent_charge
 
 
-def stdp_change(ach_level: float, params: StdpParams, gains: NeuromodulatorGains = GAINS) -> float:
-    """Weight change per pair at dt = +10 ms in the pairing protocol, under ACh."""
-    return float(
-        pairing_protocol(modulated_stdp(params, ach_level, gains), np.array([10.0]), jitter_ms=0.0)[0]
-    )
+def stdp_change(ach_level: float, rule: StdpRule, gains: NeuromodulatorGains = GAINS) -> float:
+    """Relative weight change after the pairing protocol at t_post - t_pre = +10 ms, under ACh."""
+    return float(pairing_window(modulated_stdp(rule, ach_level, gains), np.array([10.0]))[0])
 
 
 def serotonin_credit(
@@ -172,15 +171,15 @@ def serotonin_credit(
 
 def measure_all(seed: int = 0) -> dict[str, dict[str, float]]:
     """Each modulator at level 0 and 1: the measured quantity and whether it moved in its direction."""
-    from brainstar.domain.cortex.plasticity import SONG2000
+    from brainstar.domain.cortex.plasticity import STDP_RULES
 
     ach = [afferent_recurrent_ratio(level, seed=seed) for level in (0.0, 1.0)]
-    ach_lr = [stdp_change(level, SONG2000) for level in (0.0, 1.0)]
+    ach_lr = [stdp_change(level, STDP_RULES["song2000"]) for level in (0.0, 1.0)]
     ne = [fi_slope(level, seed=seed) for level in (0.0, 1.0)]
     ht = [serotonin_credit(level)["credit"] for level in (0.0, 1.0)]
     return {
         "acetylcholine_afferent_recurrent_ratio": {"low": ach[0], "high": ach[1], "expected": "increase"},
-        "acetylcholine_stdp_dw_per_pair": {"low": ach_lr[0], "high": ach_lr[1], "expected": "increase"},
+        "acetylcholine_stdp_dw_relative": {"low": ach_lr[0], "high": ach_lr[1], "expected": "increase"},
         "norepinephrine_fi_slope_hz_per_pa": {"low": ne[0], "high": ne[1], "expected": "increase"},
         "serotonin_delayed_credit_2s": {"low": ht[0], "high": ht[1], "expected": "increase"},
     }

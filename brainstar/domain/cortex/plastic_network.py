@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from brainstar.domain.cortex.config import ConfigError
+from brainstar.domain.cortex.config import ConfigError, PlasticityConfig
 from brainstar.domain.cortex.engine_numba import KIND_DOPAMINE
 from brainstar.domain.cortex.network import ColumnNetwork, PlasticSynapses
 from brainstar.domain.cortex.synapse_rules import DopamineSynapseParams, StdpSynapseParams
@@ -45,6 +45,69 @@ def rule_row(rule: StdpSynapseParams | DopamineSynapseParams, w_max: float) -> n
         [float(rule.rule), rule.tau_plus_ms, rule.lambda_, rule.alpha, rule.mu_plus, rule.mu_minus, w_max,
          0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
     )  # fmt: skip
+
+
+# Plastic inside the column: the feed-forward L4E -> L2/3E and the recurrent L2/3E -> L2/3E
+# projections, excitatory onto excitatory cells as in Bi & Poo's (and Markram's) pairs.
+COLUMN_PLASTIC = (("L4E", "L23E"), ("L23E", "L23E"))
+
+
+def column_projections(plasticity: PlasticityConfig) -> tuple[PlasticProjection, ...]:
+    """The column's plastic projections under the switches (none unless ``in_column``): the
+    configured STDP window, its learning rate raised by acetylcholine (``neuromodulation``)."""
+    from brainstar.domain.cortex.neuromodulation import modulated_stdp
+    from brainstar.domain.cortex.plasticity import STDP_RULES
+
+    if not (plasticity.in_column and plasticity.stdp):
+        return ()
+    rule = modulated_stdp(STDP_RULES[plasticity.stdp_rule], plasticity.acetylcholine)
+    return tuple(PlasticProjection(source, target, rule.synapse) for source, target in COLUMN_PLASTIC)
+
+
+def column_tau_minus_ms(plasticity: PlasticityConfig) -> float:
+    """The post-synaptic trace time constant of the configured window."""
+    from brainstar.domain.cortex.plasticity import STDP_RULES
+
+    return STDP_RULES[plasticity.stdp_rule].tau_minus_ms
+
+
+def frozen(network: ColumnNetwork, weights: np.ndarray | None = None) -> ColumnNetwork:
+    """The network with its plastic synapses made static at ``weights`` (default: their own)."""
+    plastic = network.plastic
+    if plastic is None:
+        return network
+    n = network.n_neurons
+    w = plastic.weights0 if weights is None else np.asarray(weights)
+    pre = np.concatenate(
+        [np.repeat(np.arange(n), np.diff(network.indptr)), np.repeat(np.arange(n), np.diff(plastic.indptr))]
+    )
+    targets = np.concatenate([network.targets, plastic.targets])
+    order = np.lexsort((targets, pre))  # rows by pre, each sorted by target (engine contract)
+    return replace(
+        network,
+        indptr=_csr_from(pre, n),
+        targets=targets[order],
+        weights=np.concatenate([network.weights, w.astype(network.weights.dtype)])[order],
+        delays=np.concatenate([network.delays, plastic.delays])[order],
+        plastic=None,
+    )
+
+
+def plastic_summary(network: ColumnNetwork, weights: np.ndarray) -> dict[str, dict[str, float]]:
+    """Per plastic projection: synapse count and mean weight before and now (pA)."""
+    plastic = network.plastic
+    if plastic is None:
+        return {}
+    out = {}
+    for index, name in enumerate(plastic.projections):
+        member = plastic.projection == index
+        out[name] = {
+            "n_synapses": int(member.sum()),
+            "mean_weight_start_pa": float(plastic.weights0[member].mean()),
+            "mean_weight_end_pa": float(weights[member].mean()),
+            "w_max_pa": float(plastic.table[index, 6]),
+        }
+    return out
 
 
 def _csr_from(pre: np.ndarray, n: int) -> np.ndarray:

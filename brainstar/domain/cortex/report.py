@@ -50,7 +50,8 @@ def rates_vs_reference(pops: list[str], measured: list[float], reference: dict |
             reference["rate_hz_mean"][: len(pops)],
             0.27,
             yerr=reference["rate_hz_sd"][: len(pops)],
-            label="NEST, same config",
+            capsize=3,
+            label=f"NEST, same config (mean +- SD, {len(reference.get('runs', []))} seeds)",
         )
     full = list(FULL_MEAN_RATES_HZ) + [np.nan] * (len(pops) - len(FULL_MEAN_RATES_HZ))
     ax.bar(x + 0.27, full, 0.27, label="NEST full scale (INM-6)")
@@ -73,17 +74,46 @@ def cv_histograms(pops: list[str], cv_per_neuron: np.ndarray, offsets: np.ndarra
     return fig
 
 
-def stdp_window_plot(
-    delta_t: np.ndarray, dw: np.ndarray, reference_curve: tuple[np.ndarray, np.ndarray], label: str
-):
+def correlation_histograms(pops: list[str], correlations: list[np.ndarray], reference: dict | None):
+    """Pairwise 2 ms count correlations per population; NEST's mean (+- SD over seeds) marked."""
     import matplotlib.pyplot as plt
 
+    fig, axes = plt.subplots(2, (len(pops) + 1) // 2, figsize=(10, 4), sharex=True)
+    nest = (reference or {}).get("correlation_2ms_mean")
+    nest_sd = (reference or {}).get("correlation_2ms_sd")
+    for index, (ax, pop, values) in enumerate(zip(axes.ravel(), pops, correlations, strict=False)):
+        finite = values[np.isfinite(values)]
+        ax.hist(finite, bins=np.linspace(-0.05, 0.15, 41))
+        if finite.size:
+            ax.axvline(finite.mean(), color="C0", lw=1)
+        if nest is not None and index < len(nest):
+            ax.axvline(nest[index], color="C3", lw=1)
+            if nest_sd is not None and nest_sd[index] is not None:
+                ax.axvspan(nest[index] - nest_sd[index], nest[index] + nest_sd[index], color="C3", alpha=0.2)
+        ax.set_title(pop, fontsize=9)
+    fig.supxlabel("pairwise correlation, 2 ms bins (blue: mean here; red: NEST mean +- SD)")
+    return fig
+
+
+def stdp_window_plot(stdp: dict[str, Any]):
+    """Measured window (engine synapse), NEST's on the same protocol, and Bi & Poo's exponentials
+    scaled to the measured peak on each side (their published fit gives the shape)."""
+    import matplotlib.pyplot as plt
+
+    lags, dw = np.asarray(stdp["lags_ms"]), 100 * np.asarray(stdp["dw"])
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot(delta_t, dw, "o", ms=3, label="pairing protocol (simulated)")
-    ax.plot(*reference_curve, "-", label=label)
+    ax.plot(lags, dw, "o", ms=3, label=f"engine synapse ({stdp['rule']})")
+    if stdp.get("nest"):
+        ax.plot(stdp["nest"]["lags_ms"], 100 * np.asarray(stdp["nest"]["dw"]), "x", ms=6, label="NEST")
+    tau = stdp["bi_poo"]
+    right, left = np.linspace(0.5, 100, 200), np.linspace(-100, -0.5, 200)
+    ax.plot(
+        right, dw[lags > 0].max() * np.exp(-right / tau["tau_plus_ms"]), "-", lw=1, label="Bi & Poo shape"
+    )
+    ax.plot(left, dw[lags < 0].min() * np.exp(left / tau["tau_minus_ms"]), "-", lw=1, color="C2")
     ax.axhline(0, color="k", lw=0.5)
     ax.set_xlabel("t_post - t_pre (ms)")
-    ax.set_ylabel("weight change per pair")
+    ax.set_ylabel("weight change after 60 pairs (%)")
     ax.legend(fontsize=8)
     return fig
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from brainstar.domain.cortex import metrics
@@ -19,12 +21,25 @@ def run_engine(
     """Simulate a built network with the chosen engine (warm-up discarded)."""
     if engine not in ENGINES:
         raise ConfigError("engine", f"must be one of {ENGINES}, got {engine!r}")
+    from brainstar.domain.cortex import plastic_network
     from brainstar.domain.cortex.neuromodulation import modulate_network  # imports numba kernels
 
     network = modulate_network(network, config.plasticity)
+    if network.plastic is None:
+        projections = plastic_network.column_projections(config.plasticity)
+        network = plastic_network.make_plastic(
+            network, projections, plastic_network.column_tau_minus_ms(config.plasticity)
+        )
+    elif not config.plasticity.in_column:
+        network = plastic_network.frozen(network)  # a trained column, simulated as it is
     run = EngineRun.of(config)
     if engine == "numba":
-        return simulate_network(network, run, threads=config.threads)
+        spikes = simulate_network(network, run, threads=config.threads)
+        if spikes.plastic_weights is None:
+            return spikes
+        return replace(spikes, learned=plastic_network.plastic_summary(network, spikes.plastic_weights))
+    if network.plastic is not None:
+        raise ConfigError("engine", "plastic synapses run on the numba engine only (the torch one is static)")
     from brainstar.domain.cortex.engine_torch import simulate_network_torch
 
     return simulate_network_torch(network, run, device=device or "cpu")
@@ -50,19 +65,49 @@ def summarize_run(
         "n_neurons": network.n_neurons,
         "n_synapses": network.n_synapses,
         "populations": metrics.summarize(spikes),
+        "plasticity": spikes.learned or {},
         "build_wall_seconds": build_seconds,
         "sim_wall_seconds": spikes.wall_seconds,
         "real_time_factor": spikes.wall_seconds / ((config.t_sim_ms + config.warmup_ms) * 1e-3),
     }
 
 
-def simulate(config: ColumnConfig, engine: str = "numba", device: str | None = None) -> dict[str, Any]:
-    """Validate (before anything is built), build, simulate and summarise ``config``."""
+def simulate(
+    config: ColumnConfig, engine: str = "numba", device: str | None = None, trained: Path | None = None
+) -> dict[str, Any]:
+    """Validate (before anything is built), build - or load the ``trained`` column file -,
+    simulate and summarise ``config``."""
     config.validate()
     if engine not in ENGINES:
         raise ConfigError("engine", f"must be one of {ENGINES}, got {engine!r}")
     start = time.perf_counter()
-    network = build_network(config)
+    network = build_network(config) if trained is None else load_trained(trained, config)
     build_seconds = time.perf_counter() - start
     spikes = run_engine(config, network, engine, device)
     return summarize_run(config, network, spikes, engine, build_seconds)
+
+
+def load_trained(path: Path, config: ColumnConfig) -> ColumnNetwork:
+    """A column written by ``save_network`` (the pipeline's trained column), checked against
+    ``config``: a file that is not one, or one of another scaling, is refused by name."""
+    from brainstar.domain.cortex.network import load_network
+
+    try:
+        network = load_network(str(path), config)
+    except (OSError, ValueError, KeyError) as error:
+        raise ConfigError("trained", f"{path} is not a saved column ({error})") from error
+    expected = column_size(config)
+    if network.n_neurons - network.n_sources != expected:
+        raise ConfigError(
+            "trained",
+            f"{path} holds {network.n_neurons - network.n_sources} column neurons; "
+            f"this configuration has {expected} (use the scaling it was trained at)",
+        )
+    return network
+
+
+def column_size(config: ColumnConfig) -> int:
+    """Neurons of the column ``config`` builds (sources not included)."""
+    from brainstar.domain.cortex.params import derive
+
+    return int(derive(config).num_neurons.sum())

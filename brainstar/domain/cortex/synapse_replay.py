@@ -65,8 +65,19 @@ def replay(
         n_slices = round(t_stop_ms / min_delay)
     sent = np.empty(pre.size)
     n_sent = 0
-    for s in range(n_slices):
-        for t_spike in pre[pre_slice == s - 1]:
+    # Only slices with an event (or, for a dopamine synapse, a trigger) change anything.
+    sent_in = pre_slice + 1  # a spike is sent at the start of the slice after it was emitted
+    busy = np.unique(np.concatenate([sent_in, post_slice, da_slice]))
+    if is_dopamine:
+        busy = np.union1d(busy, np.arange(params.deliver_interval - 1, n_slices, params.deliver_interval))
+    busy = busy[busy < n_slices]
+    ranges = [
+        (np.searchsorted(x, busy, side="left"), np.searchsorted(x, busy, side="right"))
+        for x in (sent_in, post_slice, da_slice)
+    ]
+    (pre_lo, pre_hi), (post_lo, post_hi), (da_lo, da_hi) = ranges
+    for index, s in enumerate(busy):
+        for t_spike in pre[pre_lo[index] : pre_hi[index]]:
             if is_dopamine:
                 sent[n_sent] = rules.dopamine_send(
                     state, 0, t_spike, delay_ms, 0, h_times, h_k, h_count, h_misses, tau_minus_inv,
@@ -83,9 +94,9 @@ def replay(
                 t_last = t_spike
                 sent[n_sent] = w
             n_sent += 1
-        for t_post in post[post_slice == s]:
+        for t_post in post[post_lo[index] : post_hi[index]]:
             rules.archive_spike(h_times, h_k, h_count, h_trace, h_last, 0, t_post, tau_minus_inv)
-        for t_da in dopamine[da_slice == s]:
+        for t_da in dopamine[da_lo[index] : da_hi[index]]:
             da_times[n_da], da_mult[n_da] = t_da, 1.0
             n_da += 1
         if is_dopamine and (s + 1) % params.deliver_interval == 0:

@@ -12,35 +12,56 @@ import numpy as np
 from brainstar.domain.cortex import gates, neuromodulation, plasticity, report
 from brainstar.domain.cortex.config import ColumnConfig
 
-STDP_DELTAS_MS = np.concatenate([np.arange(-100.0, 0.0, 2.0), np.arange(2.0, 101.0, 2.0)])
-DISTAL_REWARD = {"t_sec": 1200, "n_exc": 200, "n_inh": 50, "m": 100, "seed": 1}
+STDP_LAGS_MS = np.concatenate([np.arange(-100.0, 0.0, 2.0), np.arange(2.0, 101.0, 2.0)])
+# Izhikevich 2007 (daspnet.m): 800 + 200 neurons, 100 synapses each, one hour.
+DISTAL_REWARD = {"t_sec": 3600, "n_exc": 800, "n_inh": 200, "m": 100, "seed": 1}
+NEST_SYNAPSES = gates.DATA_DIR / "nest_synapse_trajectories.json"
+
+
+def stdp_window(rule_name: str) -> dict[str, Any]:
+    """The pairing-protocol window of a rule through the engine's synapse, beside NEST's."""
+    rule = plasticity.STDP_RULES[rule_name]
+    dw = plasticity.pairing_window(rule, STDP_LAGS_MS)
+    fit = plasticity.fit_stdp_window(STDP_LAGS_MS, dw)
+    reference = json.loads(NEST_SYNAPSES.read_text())
+    pairing = reference["pairing"].get(rule_name)
+    nest = None
+    if pairing is not None:
+        w0 = pairing["w0"]
+        nest = {
+            "simulator": reference["simulator"],
+            "lags_ms": pairing["lags_ms"],
+            "dw": [(w - w0) / w0 for w in pairing["final_weights"]],
+            "ours_dw": plasticity.pairing_window(rule, np.asarray(pairing["lags_ms"])).tolist(),
+        }
+    return {
+        "rule": rule_name,
+        "lags_ms": STDP_LAGS_MS.tolist(),
+        "dw": dw.tolist(),
+        "fitted": {
+            "tau_plus_ms": fit.tau_plus_ms,
+            "tau_minus_ms": fit.tau_minus_ms,
+            "a_plus": fit.a_plus,
+            "a_minus": fit.a_minus,
+        },
+        "bi_poo": plasticity.BI_POO_TAU_MS,
+        "nest": nest,
+    }
 
 
 def plasticity_suite(
-    config: ColumnConfig, seed: int = 0, distal_reward_seconds: int = 1200
+    config: ColumnConfig, seed: int = 0, distal_reward_seconds: int = DISTAL_REWARD["t_sec"]
 ) -> dict[str, Any]:
-    """STDP pairing protocol + fit, Izhikevich distal reward, neuromodulator effects: JSON-ready."""
-    rule = plasticity.RULES[config.plasticity.stdp_rule]
-    dw = plasticity.pairing_protocol(rule, STDP_DELTAS_MS, seed=seed)
-    fit = plasticity.fit_stdp_window(STDP_DELTAS_MS, dw)
+    """STDP pairing window, Izhikevich distal reward, neuromodulator effects: JSON-ready."""
     protocol = {**DISTAL_REWARD, "t_sec": distal_reward_seconds}
     distal = plasticity.distal_reward_experiment(**protocol)
     return {
-        "stdp": {
-            "rule": config.plasticity.stdp_rule,
-            "delta_t_ms": STDP_DELTAS_MS.tolist(),
-            "dw": dw.tolist(),
-            "configured": {"tau_plus_ms": rule.tau_plus_ms, "tau_minus_ms": rule.tau_minus_ms},
-            "fitted": {
-                "tau_plus_ms": fit.tau_plus_ms,
-                "tau_minus_ms": fit.tau_minus_ms,
-                "a_plus": fit.a_plus,
-                "a_minus": fit.a_minus,
-            },
-        },
+        "stdp": stdp_window(config.plasticity.stdp_rule),
         "distal_reward": {
             "protocol": protocol,
             "rewarded": distal.rewarded.tolist(),
+            "rewarded_time_mean": distal.rewarded_time_mean,
+            "others_time_mean": distal.others_time_mean.round(4).tolist(),
             "others_mean": distal.others_mean.tolist(),
             "others_median": distal.others_median.tolist(),
             "n_rewards": distal.n_rewards,
@@ -52,7 +73,7 @@ def plasticity_suite(
 
 
 def load_reference(config: ColumnConfig) -> dict[str, Any] | None:
-    path = gates.find_reference(config.n_scaling, config.k_scaling, config.t_sim_ms)
+    path = gates.find_reference(config.n_scaling, config.k_scaling, config.t_sim_ms, config.poisson_input)
     return None if path is None else json.loads(path.read_text())
 
 
@@ -68,17 +89,31 @@ def evaluate_gates(
     return [
         gates.rate_gate(pops, [values[p]["rate_hz"] for p in pops], reference),
         gates.irregularity_gate(pops, [values[p]["cv_isi"] for p in pops], reference),
-        gates.asynchrony_gate(pops, [values[p]["correlation_2ms"] for p in pops]),
-        gates.stdp_gate(plast["stdp"]["fitted"], plast["stdp"]["configured"]),
-        gates.distal_reward_gate(
-            np.asarray(distal["rewarded"]),
-            distal["others_mean"][-1],
-            distal["initial_others_mean"],
-            distal["s_max"],
-        ),
+        gates.asynchrony_gate(pops, [values[p]["correlation_2ms"] for p in pops], reference),
+        gates.stdp_gate(plast["stdp"]),
+        gates.distal_reward_gate(distal),
         gates.neuromodulator_gate(plast["neuromodulators"]),
         gates.training_gate(training["trained_accuracy"], training["control_accuracy"]),
     ]
+
+
+def _pairwise(
+    activity: dict[str, Any], times: np.ndarray, senders: np.ndarray, offsets: np.ndarray
+) -> list[np.ndarray]:
+    from brainstar.domain.cortex.engine_numba import SpikeData
+    from brainstar.domain.cortex.metrics import pairwise_correlations
+
+    start = activity["config"]["warmup_ms"]
+    spikes = SpikeData(
+        times_ms=times,
+        senders=senders,
+        offsets=offsets,
+        populations=tuple(activity["populations"]),
+        t_start_ms=start,
+        t_stop_ms=start + activity["config"]["t_sim_ms"],
+        wall_seconds=0.0,
+    )
+    return pairwise_correlations(spikes)
 
 
 def build_report_html(
@@ -98,7 +133,6 @@ def build_report_html(
             data["cv_per_neuron"],
         )
     stdp = plast["stdp"]
-    bipoo_dt = np.linspace(-100, 100, 401)
     figures = [
         report._figure_html(
             report.raster(times, senders, offsets, pops), "Raster, first 200 ms after warm-up"
@@ -109,12 +143,11 @@ def build_report_html(
         ),
         report._figure_html(report.cv_histograms(pops, cv, offsets), "Per-neuron CV of ISI"),
         report._figure_html(
-            report.stdp_window_plot(
-                np.asarray(stdp["delta_t_ms"]),
-                np.asarray(stdp["dw"]),
-                (bipoo_dt, plasticity.stdp_window(bipoo_dt, plasticity.BI_POO)),
-                "Bi & Poo fit (tau+ 16.8 ms, tau- 33.7 ms)",
-            ),
+            report.correlation_histograms(pops, _pairwise(activity, times, senders, offsets), reference),
+            "Pairwise spike-count correlations (2 ms bins) of the subsample the asynchrony gate averages",
+        ),
+        report._figure_html(
+            report.stdp_window_plot(stdp),
             f"STDP window ({stdp['rule']}), fitted tau+ {stdp['fitted']['tau_plus_ms']:.2f} ms, "
             f"tau- {stdp['fitted']['tau_minus_ms']:.2f} ms",
         ),
