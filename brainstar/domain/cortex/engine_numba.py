@@ -416,6 +416,12 @@ class ColumnSimulator:
         """(S_plastic,) current weights of the plastic synapses, in pA."""
         return self.state.plastic[:, 0].copy()
 
+    def freeze_plasticity(self) -> None:
+        """From now on every plastic synapse keeps its weight (learning rates and eligibility 0)."""
+        self._rules = self._rules.copy()
+        self._rules[:, [LAMBDA, A_PLUS, A_MINUS]] = 0.0
+        self.state.plastic[:, 1] = 0.0
+
     @property
     def history_misses(self) -> int:
         return int(self.state.counters[MISSES])

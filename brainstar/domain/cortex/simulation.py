@@ -35,14 +35,13 @@ def run_engine(
     run = EngineRun.of(config)
     if engine == "numba":
         spikes = simulate_network(network, run, threads=config.threads)
-        if spikes.plastic_weights is None:
-            return spikes
-        return replace(spikes, learned=plastic_network.plastic_summary(network, spikes.plastic_weights))
-    if network.plastic is not None:
-        raise ConfigError("engine", "plastic synapses run on the numba engine only (the torch one is static)")
-    from brainstar.domain.cortex.engine_torch import simulate_network_torch
+    else:
+        from brainstar.domain.cortex.engine_torch import simulate_network_torch
 
-    return simulate_network_torch(network, run, device=device or "cpu")
+        spikes = simulate_network_torch(network, run, device=device or "cpu")
+    if spikes.plastic_weights is None:
+        return spikes
+    return replace(spikes, learned=plastic_network.plastic_summary(network, spikes.plastic_weights))
 
 
 def summarize_run(
