@@ -138,7 +138,12 @@ def main(out: str) -> None:
     dopamine = np.unique(
         np.round(np.random.default_rng(9).uniform(50, t_ms - 50, 25) / RESOLUTION_MS) * RESOLUTION_MS
     )
+    silent_pre = np.round(
+        np.concatenate([np.arange(100.0, 1000.0, 97.0), np.arange(4000.0, 5000.0, 83.0)]), 1
+    )
+    busy_post = np.round(np.arange(1000.0, 4000.0, 15.0) + 2.0, 1)
     bipoo = {"tau_plus": 16.8, "lambda": 0.01, "alpha": 1.05, "mu_plus": 0.0, "mu_minus": 0.0, "Wmax": 100.0}
+    strong = dict(bipoo, **{"lambda": 0.1})
     scenarios = {
         "stdp_additive": run_scenario("stdp_synapse", bipoo, 33.7, 1.5, 50.0, pre, post, np.zeros(0), t_ms),
         "stdp_multiplicative": run_scenario(
@@ -149,6 +154,14 @@ def main(out: str) -> None:
         ),
         "stdp_bounds": run_scenario(
             "stdp_synapse", dict(bipoo, **{"lambda": 0.2}), 33.7, 2.0, 90.0, pre, post, np.zeros(0), t_ms
+        ),
+        # The pre neuron falls silent for 3 s while the post neuron fires 200 times: every one of
+        # those post spikes is still paired with the pre spikes around the silence.
+        "stdp_silent_pre": run_scenario(
+            "stdp_synapse", strong, 33.7, 1.5, 50.0, silent_pre, busy_post, np.zeros(0), t_ms
+        ),
+        "stdp_nearest_silent_pre": run_scenario(
+            "stdp_nn_symm_synapse", strong, 33.7, 1.5, 50.0, silent_pre, busy_post, np.zeros(0), t_ms
         ),
         "dopamine": run_scenario(
             "stdp_dopamine_synapse", {"Wmax": 1000.0}, 20.0, 1.5, 100.0, da_pre, da_post, dopamine, t_ms

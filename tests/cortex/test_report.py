@@ -23,3 +23,24 @@ def test_report_embeds_figures_and_gate_rows() -> None:
     page = report.render("title", [asdict(gate)], figures, {"x": 1})
     assert page.count("data:image/png;base64,") == 3
     assert "FAIL" in page and "B: 0.2000" in page
+
+
+def test_digit_learning_figures_render_from_the_training_summary() -> None:
+    summary = {
+        "seeds": [0, 1],
+        "curves": [[(0, 0.1), (100, 0.4)], [(0, 0.12), (100, 0.5)]],
+        "trained_accuracy": [0.45, 0.5],
+        "control_accuracy": [0.2, 0.25],
+        "pixel_accuracy": [0.96, 0.95],
+        "weight_histogram": {
+            "projection": "TC->L4E",
+            "edges": np.linspace(0, 1, 5).tolist(),
+            "before": [0, 10, 0, 0],
+            "after": [4, 2, 1, 3],
+        },
+    }
+    figures = [
+        report._figure_html(report.digit_learning_curves(summary), "curves"),
+        report._figure_html(report.weight_distributions(summary), "weights"),
+    ]
+    assert all("data:image/png;base64," in figure for figure in figures)

@@ -140,9 +140,21 @@ def test_a_plastic_column_without_learning_matches_the_static_one() -> None:
     np.testing.assert_array_equal(static[1], plastic[1])
 
 
-def test_history_ring_overflow_is_counted_not_hidden() -> None:
-    """A pre neuron silent while its target fired more than the ring holds: the read is flagged."""
+def test_scenarios_outlast_the_history_ring() -> None:
+    """The silent-pre scenarios pair a pre spike with more post spikes than the ring holds, so
+    their agreement with NEST above covers the read-ahead of the history."""
+    for name in ("stdp_silent_pre", "stdp_nearest_silent_pre"):
+        scenario = NEST["scenarios"][name]
+        pre, post = np.asarray(scenario["pre_ms"]), np.asarray(scenario["post_ms"])
+        gaps = np.searchsorted(post, pre[1:]) - np.searchsorted(post, pre[:-1])
+        assert gaps.max() > rules.HISTORY
+
+
+def test_a_dopamine_synapse_that_falls_behind_the_history_is_refused() -> None:
+    """A volume transmitter that never delivers leaves its synapse reading a window the ring has
+    overwritten: the replay refuses rather than learning from less."""
+    params = rules.DopamineSynapseParams(deliver_interval=10**9)
     pre = np.array([10.0, 10.0 + 5 * rules.HISTORY + 100.0])
     post = 12.0 + 5.0 * np.arange(rules.HISTORY + 10)
     with pytest.raises(RuntimeError, match="overflowed"):
-        replay(pre, post, 1.0, 50.0, BI_POO, 20.0)
+        replay(pre, post, 1.0, 50.0, params, 20.0, min_delay_ms=1.0)

@@ -25,6 +25,23 @@ from numba import prange
 
 from brainstar.domain.cortex import synapse_rules
 from brainstar.domain.cortex.network import ColumnNetwork
+from brainstar.domain.cortex.synapse_rules import (
+    A_MINUS,
+    A_PLUS,
+    ALPHA,
+    KIND,
+    KIND_DOPAMINE,
+    LAMBDA,
+    MU_MINUS,
+    MU_PLUS,
+    T_READ,
+    TAU_C,
+    TAU_N,
+    TAU_PLUS,
+    W_MAX,
+    W_MIN,
+    B,
+)
 
 # The engine synchronises its threads every 0.1 ms step. With OpenMP's spinning wait policy a
 # thread that loses its core (other processes running) stalls every step: measured here on a
@@ -156,9 +173,6 @@ def _row_splits(indptr: np.ndarray, targets: np.ndarray, n: int, parts: int) -> 
     return splits
 
 
-# Columns of a plastic rule's row in the rule table (see :mod:`plastic_network`).
-KIND, TAU_PLUS, LAMBDA, ALPHA, MU_PLUS, MU_MINUS, W_MAX, A_PLUS, A_MINUS, TAU_C, TAU_N, B, W_MIN = range(13)
-KIND_DOPAMINE = 2.0
 # Counters carried between calls: spikes waiting for delivery, next step, dopamine list length,
 # next scheduled dopamine spike, post-history reads that needed an overwritten entry.
 N_FIRED, STEP, N_DA, DA_NEXT, MISSES = range(5)
@@ -177,6 +191,8 @@ def _advance(
     p_rule: np.ndarray,
     rule_table: np.ndarray,
     p_state: np.ndarray,
+    in_ptr: np.ndarray,
+    in_syn: np.ndarray,
     v: np.ndarray,
     current: np.ndarray,
     refractory: np.ndarray,
@@ -259,11 +275,12 @@ def _advance(
                         )  # fmt: skip
                     else:
                         w = synapse_rules.stdp_send(
-                            p_state[k, 0], p_state[k, 3], p_state[k, 4], t_emit, d_ms, j, h_times, h_k,
-                            h_count, misses[part : part + 1], tau_minus_inv, int(r[KIND]), r[TAU_PLUS],
-                            r[LAMBDA], r[ALPHA], r[MU_PLUS], r[MU_MINUS], r[W_MAX],
+                            p_state[k, 0], p_state[k, 3], p_state[k, 4], p_state[k, T_READ], t_emit, d_ms,
+                            j, h_times, h_k, h_count, misses[part : part + 1], tau_minus_inv, int(r[KIND]),
+                            r[TAU_PLUS], r[LAMBDA], r[ALPHA], r[MU_PLUS], r[MU_MINUS], r[W_MAX],
                         )  # fmt: skip
                         p_state[k, 0] = w
+                        p_state[k, T_READ] = t_emit - d_ms
                         p_state[k, 3] = synapse_rules.advance_pre_trace(
                             p_state[k, 3], p_state[k, 4], t_emit, r[TAU_PLUS]
                         )
@@ -294,6 +311,10 @@ def _advance(
                     else:
                         spiked[i] = 0
                 if spiked[i] == 1 and archive:
+                    synapse_rules.read_ahead(
+                        i, in_ptr, in_syn, p_delays, p_rule, rule_table, p_state, dt, h_times, h_count,
+                        misses[part : part + 1],
+                    )  # fmt: skip
                     synapse_rules.archive_spike(
                         h_times, h_k, h_count, h_trace, h_last, i, (step + 1) * dt, tau_minus_inv
                     )
@@ -350,7 +371,7 @@ class EngineState:
     fired: np.ndarray  # (N,) ids that spiked in the last step, first counters[N_FIRED] valid
     counters: np.ndarray  # see N_FIRED ... MISSES
     history: synapse_rules.PostHistory
-    plastic: np.ndarray  # (S_plastic, 6) w, c, n, K+, t_last, dopamine index
+    plastic: np.ndarray  # (S_plastic, 7): synapse_rules.W ... T_READ
     da_times: np.ndarray
     da_mult: np.ndarray
 
@@ -364,7 +385,7 @@ class EngineState:
         plastic = (
             synapse_rules.dopamine_state(network.plastic.weights0.astype(np.float64))
             if network.plastic is not None
-            else np.zeros((0, 6))
+            else np.zeros((0, synapse_rules.STATE_COLUMNS))
         )
         return cls(
             v=(network.v0_mv - run.neuron.e_l_mv).astype(np.float64),
@@ -399,10 +420,12 @@ class ColumnSimulator:
         if plastic is None:
             n = network.n_neurons
             self._plastic_csr = (np.zeros(n + 1, np.int64), *_EMPTY_CSR[1:])
+            self._incoming = (np.zeros(n + 1, np.int64), np.zeros(0, np.int64))
             self._rules = np.zeros((1, 13))
             self._tau_minus_inv, self._deliver = 1.0 / 20.0, 0
         else:
             self._plastic_csr = (plastic.indptr, plastic.targets, plastic.delays, plastic.rule)
+            self._incoming = synapse_rules.incoming(plastic.targets, network.n_neurons)
             self._rules = plastic.table
             self._tau_minus_inv, self._deliver = 1.0 / plastic.tau_minus_ms, plastic.deliver_interval
         self.source_rate_hz = np.zeros(network.n_sources)
@@ -451,7 +474,7 @@ class ColumnSimulator:
         net, state, history = self.network, self.state, self.state.history
         steps, ids, _ = _advance(
             net.indptr, net.targets, net.weights, net.delays, *self._plastic_csr, self._rules,
-            state.plastic, state.v, state.current, state.refractory, state.buf, state.fired,
+            state.plastic, *self._incoming, state.v, state.current, state.refractory, state.buf, state.fired,
             state.counters, history.times, history.k_minus, history.count, history.trace, history.last,
             schedule, state.da_times, state.da_mult, net.dc_pa, self._lam,
             self.source_rate_hz.astype(np.float64), net.weight_ext_pa, self._prop, self._ref_steps,
@@ -481,7 +504,8 @@ def run_plain(
     numba.set_num_threads(1)
     try:
         steps, ids, _ = _advance(
-            *csr, np.zeros(n + 1, np.int64), *_EMPTY_CSR[1:], np.zeros((1, 13)), np.zeros((0, 6)),
+            *csr, np.zeros(n + 1, np.int64), *_EMPTY_CSR[1:], np.zeros((1, 13)),
+            np.zeros((0, synapse_rules.STATE_COLUMNS)), np.zeros(n + 1, np.int64), np.zeros(0, np.int64),
             v.astype(np.float64), np.zeros(n), np.zeros(n, np.int32), np.zeros((ring, n)),
             np.empty(n, np.int64), np.array([0, 0, 1, 0, 0], np.int64), history.times, history.k_minus,
             history.count, history.trace, history.last, np.zeros(0), np.zeros(1), np.zeros(1),

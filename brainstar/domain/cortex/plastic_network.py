@@ -14,9 +14,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from brainstar.domain.cortex.config import ConfigError, PlasticityConfig
-from brainstar.domain.cortex.engine_numba import KIND_DOPAMINE
 from brainstar.domain.cortex.network import ColumnNetwork, PlasticSynapses
-from brainstar.domain.cortex.synapse_rules import DopamineSynapseParams, StdpSynapseParams
+from brainstar.domain.cortex.synapse_rules import KIND_DOPAMINE, DopamineSynapseParams, StdpSynapseParams
 
 
 @dataclass(frozen=True)

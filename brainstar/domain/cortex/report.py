@@ -118,6 +118,31 @@ def stdp_window_plot(stdp: dict[str, Any]):
     return fig
 
 
+def digit_learning_curves(training: dict[str, Any]):
+    """Validation accuracy of the fixed readout during training, per seed, with the end points of
+    the plasticity-off control and the pixel baseline; and held-out accuracy per seed."""
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
+    for seed, curve in zip(training["seeds"], training["curves"], strict=True):
+        seen, accuracy = zip(*curve, strict=True)
+        left.plot(seen, accuracy, "o-", label=f"seed {seed}")
+    left.axhline(0.1, color="k", ls=":", label="chance")
+    left.axhline(np.mean(training["pixel_accuracy"]), color="C7", ls="--", label="pixels, logistic")
+    left.set_xlabel("training images seen")
+    left.set_ylabel("validation accuracy")
+    left.legend(fontsize=7)
+    x = np.arange(len(training["seeds"]))
+    right.bar(x - 0.27, training["trained_accuracy"], 0.27, label="trained column")
+    right.bar(x, training["control_accuracy"], 0.27, label="plasticity off")
+    right.bar(x + 0.27, training["pixel_accuracy"], 0.27, label="pixels, logistic")
+    right.axhline(0.85, color="k", ls=":", lw=1)
+    right.set_xticks(x, [f"seed {s}" for s in training["seeds"]])
+    right.set_ylabel("held-out accuracy")
+    right.legend(fontsize=7)
+    return fig
+
+
 def learning_curves(reward_rates: list[list[float]], trained: list[float], control: list[float]):
     import matplotlib.pyplot as plt
 
@@ -134,6 +159,23 @@ def learning_curves(reward_rates: list[list[float]], trained: list[float], contr
     right.set_xticks(x, [f"seed {i}" for i in x])
     right.set_ylabel("held-out accuracy")
     right.legend(fontsize=8)
+    return fig
+
+
+def weight_distributions(training: dict[str, Any]):
+    """Thalamocortical weights before and after learning (first seed), as fractions of w_max."""
+    import matplotlib.pyplot as plt
+
+    hist = training["weight_histogram"]
+    edges = np.asarray(hist["edges"])
+    fig, ax = plt.subplots(figsize=(6, 3))
+    centers = (edges[:-1] + edges[1:]) / 2
+    width = np.diff(edges)
+    ax.bar(centers, hist["before"], width, alpha=0.6, label="before learning")
+    ax.bar(centers, hist["after"], width, alpha=0.6, label="after learning")
+    ax.set_xlabel(f"{hist['projection']} weight / w_max")
+    ax.set_ylabel("synapses")
+    ax.legend(fontsize=8)
     return fig
 
 

@@ -18,6 +18,9 @@ import numpy as np
 
 from brainstar.domain.cortex import synapse_rules as rules
 
+# Delays are whole steps of this resolution, in NEST and in the engines.
+RESOLUTION_MS = 0.1
+
 
 @dataclass(frozen=True)
 class WeightTrace:
@@ -58,7 +61,12 @@ def replay(
     is_dopamine = isinstance(params, rules.DopamineSynapseParams)
     state = rules.dopamine_state(np.array([w0]))
     da_times, da_mult, n_da = np.zeros(len(dopamine) + 1), np.zeros(len(dopamine) + 1), 1
-    w, k_plus, t_last = w0, 0.0, 0.0
+    # One synapse onto neuron 0, for the history's read-ahead (rules.read_ahead).
+    from brainstar.domain.cortex.plastic_network import rule_row
+
+    in_ptr, in_syn = np.array([0, 1], dtype=np.int64), np.array([0], dtype=np.int64)
+    delay_steps = np.array([delay_ms / RESOLUTION_MS])
+    table, rule_of = rule_row(params, params.w_max)[None, :], np.zeros(1, dtype=np.uint8)
     pre_slice, post_slice, da_slice = (_slice_of(x, min_delay) for x in (pre, post, dopamine))
     n_slices = int(max([0, *(s.max() + 2 for s in (pre_slice, post_slice, da_slice) if s.size)]))
     if t_stop_ms is not None:
@@ -86,15 +94,33 @@ def replay(
                 )  # fmt: skip
             else:
                 w = rules.stdp_send(
-                    w, k_plus, t_last, t_spike, delay_ms, 0, h_times, h_k, h_count, h_misses,
-                    tau_minus_inv, params.rule, params.tau_plus_ms, params.lambda_, params.alpha,
-                    params.mu_plus, params.mu_minus, params.w_max,
+                    state[0, rules.W], state[0, rules.K_PLUS], state[0, rules.T_LAST], state[0, rules.T_READ],
+                    t_spike, delay_ms, 0, h_times, h_k, h_count, h_misses, tau_minus_inv, params.rule,
+                    params.tau_plus_ms, params.lambda_, params.alpha, params.mu_plus, params.mu_minus,
+                    params.w_max,
                 )  # fmt: skip
-                k_plus = rules.advance_pre_trace(k_plus, t_last, t_spike, params.tau_plus_ms)
-                t_last = t_spike
+                state[0, rules.W] = w
+                state[0, rules.K_PLUS] = rules.advance_pre_trace(
+                    state[0, rules.K_PLUS], state[0, rules.T_LAST], t_spike, params.tau_plus_ms
+                )
+                state[0, rules.T_LAST] = t_spike
+                state[0, rules.T_READ] = t_spike - delay_ms
                 sent[n_sent] = w
             n_sent += 1
         for t_post in post[post_lo[index] : post_hi[index]]:
+            rules.read_ahead(
+                0,
+                in_ptr,
+                in_syn,
+                delay_steps,
+                rule_of,
+                table,
+                state,
+                RESOLUTION_MS,
+                h_times,
+                h_count,
+                h_misses,
+            )
             rules.archive_spike(h_times, h_k, h_count, h_trace, h_last, 0, t_post, tau_minus_inv)
         for t_da in dopamine[da_lo[index] : da_hi[index]]:
             da_times[n_da], da_mult[n_da] = t_da, 1.0
@@ -109,5 +135,5 @@ def replay(
             da_times[0], da_mult[0], n_da = t_trig, 0.0, 1
     if h_misses[0]:
         raise RuntimeError(f"post history ring of {rules.HISTORY} spikes overflowed {h_misses[0]} times")
-    final = float(state[0, 0]) if is_dopamine else w
+    final = float(state[0, rules.W])
     return WeightTrace(times_ms=pre[:n_sent], weights=sent[:n_sent], final_weight=final)

@@ -41,6 +41,15 @@ HISTORY = 64  # post spikes kept per neuron: > 25.5 ms (max delay) / 2 ms (refra
 RULE_ALL_TO_ALL = 0
 RULE_NEAREST = 1
 
+# Columns of a rule's row in the engines' rule table (``plastic_network.rule_row``).
+KIND, TAU_PLUS, LAMBDA, ALPHA, MU_PLUS, MU_MINUS, W_MAX, A_PLUS, A_MINUS, TAU_C, TAU_N, B, W_MIN = range(13)
+KIND_DOPAMINE = 2.0
+# Columns of a plastic synapse's state: weight, eligibility c, dopamine n, pre trace K+, time of
+# the last update (pre spike, or trigger), index of the last dopamine spike processed, and the
+# time up to which the post history has been read (an STDP synapse may read ahead, below).
+W, C, N_DA_TRACE, K_PLUS, T_LAST, DA_INDEX, T_READ = range(7)
+STATE_COLUMNS = 7
+
 
 @dataclass(frozen=True)
 class StdpSynapseParams:
@@ -80,7 +89,8 @@ class PostHistory:
     """Spike history of every neuron that can be post-synaptic to a plastic synapse.
 
     ``times`` / ``k_minus`` (N, HISTORY): spike times and the post trace just after each spike,
-    a ring indexed by ``count % HISTORY``; ``count`` (N,) spikes so far; ``trace`` and ``last``
+    a ring indexed by ``count % HISTORY``; ``times[:, HISTORY]`` holds the time of the last
+    spike the ring overwrote (-inf: none yet); ``count`` (N,) spikes so far; ``trace`` and ``last``
     (N,) the current trace and last spike time (NEST ``ArchivingNode``).
     """
 
@@ -93,8 +103,10 @@ class PostHistory:
 
     @classmethod
     def empty(cls, n: int) -> PostHistory:
+        times = np.zeros((n, HISTORY + 1))
+        times[:, HISTORY] = -np.inf
         return cls(
-            times=np.zeros((n, HISTORY)),
+            times=times,
             k_minus=np.zeros((n, HISTORY)),
             count=np.zeros(n, dtype=np.int64),
             trace=np.zeros(n),
@@ -121,6 +133,8 @@ def archive_spike(
     h_trace[j] = h_trace[j] * math.exp((h_last[j] - t) * tau_minus_inv) + 1.0
     h_last[j] = t
     slot = h_count[j] % HISTORY
+    if h_count[j] >= HISTORY:
+        h_times[j, HISTORY] = h_times[j, slot]  # the spike about to be overwritten
     h_times[j, slot] = t
     h_k[j, slot] = h_trace[j]
     h_count[j] += 1
@@ -154,8 +168,8 @@ def history_window(
     first = stop
     while first > oldest and h_times[j, (first - 1) % HISTORY] >= t1 + STDP_EPS:
         first -= 1
-    if first == oldest and oldest > 0 and first < stop:
-        h_misses[0] += 1  # the ring may have dropped spikes of this window
+    if h_times[j, HISTORY] >= t1 + STDP_EPS:
+        h_misses[0] += 1  # a spike of this window was overwritten before this synapse read it
     return first, stop
 
 
@@ -176,6 +190,7 @@ def stdp_send(
     w: float,
     k_plus: float,
     t_last: float,
+    t_read: float,
     t_spike: float,
     delay_ms: float,
     j: int,
@@ -195,17 +210,84 @@ def stdp_send(
     """The weight a pre-synaptic spike at ``t_spike`` is sent with (``stdp_synapse::send``).
 
     ``k_plus`` and ``t_last`` are the pre trace and the previous pre spike time before this spike;
-    the caller advances them (:func:`advance_pre_trace`).
+    the caller advances them (:func:`advance_pre_trace`) and sets the synapse's ``t_read`` to
+    ``t_spike - delay_ms``. Post spikes up to ``t_read`` were already applied (:func:`read_ahead`).
     """
-    first, stop = history_window(h_times, h_count, h_misses, j, t_last - delay_ms, t_spike - delay_ms)
+    w = _facilitations(w, k_plus, t_last, max(t_last - delay_ms, t_read), t_spike - delay_ms, delay_ms, j,
+                       h_times, h_count, h_misses, rule, tau_plus, lam, mu_plus, w_max)  # fmt: skip
+    k_all, k_nearest = post_traces(h_times, h_k, h_count, j, t_spike - delay_ms, tau_minus_inv)
+    return depress(w, k_nearest if rule == RULE_NEAREST else k_all, lam, alpha, mu_minus, w_max)
+
+
+@numba.njit(cache=True, inline="always")
+def _facilitations(
+    w: float,
+    k_plus: float,
+    t_last: float,
+    t_from: float,
+    t_until: float,
+    delay_ms: float,
+    j: int,
+    h_times: np.ndarray,
+    h_count: np.ndarray,
+    h_misses: np.ndarray,
+    rule: int,
+    tau_plus: float,
+    lam: float,
+    mu_plus: float,
+    w_max: float,
+) -> float:
+    """Facilitation by each post spike of ``j`` in (t_from, t_until], in time order."""
+    first, stop = history_window(h_times, h_count, h_misses, j, t_from, t_until)
     for idx in range(first, stop):
         minus_dt = t_last - (h_times[j, idx % HISTORY] + delay_ms)
         k = math.exp(minus_dt / tau_plus)
         if rule == RULE_ALL_TO_ALL:
             k *= k_plus
         w = facilitate(w, k, lam, mu_plus, w_max)
-    k_all, k_nearest = post_traces(h_times, h_k, h_count, j, t_spike - delay_ms, tau_minus_inv)
-    return depress(w, k_nearest if rule == RULE_NEAREST else k_all, lam, alpha, mu_minus, w_max)
+    return w
+
+
+@numba.njit(cache=True)
+def read_ahead(
+    j: int,
+    in_ptr: np.ndarray,
+    in_syn: np.ndarray,
+    p_delays: np.ndarray,
+    p_rule: np.ndarray,
+    rule_table: np.ndarray,
+    state: np.ndarray,
+    dt: float,
+    h_times: np.ndarray,
+    h_count: np.ndarray,
+    h_misses: np.ndarray,
+) -> None:
+    """Before neuron ``j``'s oldest history entry is overwritten, every STDP synapse onto ``j``
+    that has not read it applies the facilitations it is due up to that entry.
+
+    NEST keeps a post spike until every incoming synapse has read it, so a pre-synaptic neuron
+    silent for long still pairs its next spike with the post spikes that followed its last one
+    (the strongest pairs). Applying those facilitations early, in the same order, gives the same
+    weights: nothing else touches an STDP weight between two of its pre spikes. Dopamine
+    synapses read the history at every volume-transmitter trigger and never fall behind.
+    """
+    if h_count[j] < HISTORY:
+        return
+    t_oldest = h_times[j, h_count[j] % HISTORY]
+    for q in range(in_ptr[j], in_ptr[j + 1]):
+        k = in_syn[q]
+        r = rule_table[p_rule[k]]
+        if r[KIND] == KIND_DOPAMINE:
+            continue
+        delay_ms = p_delays[k] * dt
+        t_from = max(state[k, T_LAST] - delay_ms, state[k, T_READ])
+        if t_oldest < t_from + STDP_EPS:
+            continue
+        state[k, W] = _facilitations(
+            state[k, W], state[k, K_PLUS], state[k, T_LAST], t_from, t_oldest, delay_ms, j,
+            h_times, h_count, h_misses, int(r[KIND]), r[TAU_PLUS], r[LAMBDA], r[MU_PLUS], r[W_MAX],
+        )  # fmt: skip
+        state[k, T_READ] = t_oldest
 
 
 @numba.njit(cache=True, inline="always")
@@ -255,7 +337,7 @@ def _process_dopamine(
 ) -> None:
     """Advance synapse ``k`` from t0 to t1 through the dopamine spikes in (t0, t1].
 
-    ``state`` (S, 6): w, c, n, k_plus, t_last_update, dopamine index (``process_dopa_spikes_``).
+    ``state`` (S, 7): see ``W`` ... ``T_READ`` (NEST ``process_dopa_spikes_``).
     """
     w, c, n = state[k, 0], state[k, 1], state[k, 2]
     idx = int(state[k, 5])
@@ -397,7 +479,15 @@ def dopamine_trigger(
 
 
 def dopamine_state(weights: np.ndarray) -> np.ndarray:
-    """(S, 6) initial state of dopamine synapses: the weights, every trace at 0, updated at t = 0."""
-    state = np.zeros((weights.size, 6))
-    state[:, 0] = weights
+    """(S, 7) initial state of plastic synapses: the weights, every trace at 0, updated at t = 0,
+    nothing of the post history read yet."""
+    state = np.zeros((weights.size, STATE_COLUMNS))
+    state[:, W] = weights
+    state[:, T_READ] = -np.inf
     return state
+
+
+def incoming(targets: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """CSC view of plastic synapses: (N+1,) pointers and the synapse ids onto each neuron."""
+    order = np.argsort(targets, kind="stable").astype(np.int64)
+    return np.concatenate([[0], np.cumsum(np.bincount(targets, minlength=n))]).astype(np.int64), order
