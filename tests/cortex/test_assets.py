@@ -30,9 +30,9 @@ def test_definitions_load() -> None:
 
 @pytest.mark.slow
 def test_failed_gate_blocks_promotion(tmp_path: Path) -> None:
-    # No NEST reference exists for N_scaling 0.02: the rates gate must fail and block promotion.
+    # No NEST reference exists for N_scaling 0.03: the rates gate must fail and block promotion.
     settings = {
-        "n_scaling": 0.02, "k_scaling": 0.1, "t_sim_ms": 300.0, "warmup_ms": 100.0,
+        "n_scaling": 0.03, "k_scaling": 0.1, "t_sim_ms": 300.0, "warmup_ms": 100.0,
         "training_seeds": [0], "distal_reward_seconds": 20,
     }  # fmt: skip
     warehouse = Warehouse(root=str(tmp_path))
