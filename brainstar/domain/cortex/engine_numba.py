@@ -523,10 +523,15 @@ def simulate_network(network: ColumnNetwork, run: EngineRun, threads: int = 1) -
 
     A spike emitted in step k (time (k+1) dt, NEST convention) is reported at that time.
     """
-    n_warm, n_steps = run.steps(network.dt_ms)
     # A zero-step call compiles (or loads from cache) outside the timed region.
     ColumnSimulator(network, run, threads).advance(0.0)
-    simulator = ColumnSimulator(network, run, threads)
+    return timed_run(ColumnSimulator(network, run, threads), network, run)
+
+
+def timed_run(simulator: Any, network: ColumnNetwork, run: EngineRun) -> SpikeData:
+    """Warm-up plus ``run.t_sim_ms`` on either engine's simulator, spikes recorded after the
+    warm-up; a plastic column ends with its learned weights, or is refused if it lost history."""
+    n_warm, n_steps = run.steps(network.dt_ms)
     start = time.perf_counter()
     steps, ids = simulator.advance(n_steps * network.dt_ms, record_from_step=n_warm)
     wall = time.perf_counter() - start

@@ -20,8 +20,7 @@ clipped after each), looping only as many times as the longest window of that st
 from __future__ import annotations
 
 import math
-import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -44,7 +43,7 @@ from brainstar.domain.cortex.engine_numba import (
     EngineRun,
     SpikeData,
     propagators,
-    spike_data,
+    timed_run,
 )
 from brainstar.domain.cortex.network import ColumnNetwork
 from brainstar.domain.cortex.synapse_rules import HISTORY, RULE_NEAREST, STDP_EPS
@@ -565,16 +564,4 @@ def simulate_network_torch(
     A spike emitted in step k (time (k+1) dt, NEST convention) is reported at that time; plastic
     synapses end with their learned weights in ``plastic_weights``.
     """
-    simulator = TorchColumnSimulator(network, run, device=device, dtype=dtype)
-    n_warm, n_steps = run.steps(network.dt_ms)
-    start = time.perf_counter()
-    steps, ids = simulator.advance(n_steps * network.dt_ms, record_from_step=n_warm)
-    wall = time.perf_counter() - start
-    if simulator.history_misses:
-        raise RuntimeError(
-            f"{simulator.history_misses} plastic updates needed post spikes the history had dropped"
-        )
-    spikes = spike_data(network, steps, ids, n_warm, n_steps, wall)
-    if network.plastic is None:
-        return spikes
-    return replace(spikes, plastic_weights=simulator.plastic_weights)
+    return timed_run(TorchColumnSimulator(network, run, device=device, dtype=dtype), network, run)
