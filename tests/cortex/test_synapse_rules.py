@@ -91,9 +91,18 @@ def test_pairing_window_matches_nest(rule: str) -> None:
     assert np.abs(ours - theirs).max() <= 0.01 * np.abs(theirs).max()
 
 
-def test_engine_synapses_follow_the_replay_of_their_own_spikes() -> None:
+def _simulator(engine: str, network, config: ColumnConfig):
+    if engine == "numba":
+        return ColumnSimulator(network, EngineRun.of(config), threads=2)
+    from brainstar.domain.cortex.engine_torch import TorchColumnSimulator
+
+    return TorchColumnSimulator(network, EngineRun.of(config), device="cpu", dtype="float64")
+
+
+@pytest.mark.parametrize("engine", ["numba", "torch"])
+def test_engine_synapses_follow_the_replay_of_their_own_spikes(engine: str) -> None:
     """In a running column, every plastic synapse ends where the replay of its pre and post
-    spikes (and the dopamine) puts it: all three rules, weights kept within their bounds."""
+    spikes (and the dopamine) puts it: all three rules, both engines, weights within bounds."""
     config = ColumnConfig(n_scaling=0.02, k_scaling=0.1, t_sim_ms=600.0, warmup_ms=0.0, seed=3)
     projections = (
         PlasticProjection("L4E", "L23E", BI_POO),
@@ -101,7 +110,7 @@ def test_engine_synapses_follow_the_replay_of_their_own_spikes() -> None:
         PlasticProjection("L4E", "L6E", rules.DopamineSynapseParams(deliver_interval=3)),
     )
     network = make_plastic(build_network(config), projections, tau_minus_ms=33.7)
-    simulator = ColumnSimulator(network, EngineRun.of(config), threads=2)
+    simulator = _simulator(engine, network, config)
     dopamine = np.round(np.random.default_rng(0).uniform(0.0, 600.0, 15), 1)
     steps, ids = simulator.advance(600.0, dopamine_ms=dopamine)
     assert simulator.history_misses == 0

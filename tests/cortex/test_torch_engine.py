@@ -3,8 +3,6 @@ replay of their own spikes (runs on CPU)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 
@@ -16,7 +14,6 @@ from brainstar.domain.cortex.engine_torch import TorchColumnSimulator, simulate_
 from brainstar.domain.cortex.network import build_network
 from brainstar.domain.cortex.plastic_network import PlasticProjection, make_plastic
 from brainstar.domain.cortex.simulation import run_engine
-from brainstar.domain.cortex.synapse_replay import replay
 
 # Bi & Poo's window as NEST's stdp_synapse (the numba engine's test uses the same).
 BI_POO = rules.StdpSynapseParams(tau_plus_ms=16.8, lambda_=0.05, alpha=1.05, mu_plus=0.0, mu_minus=0.0)
@@ -32,40 +29,6 @@ def test_torch_rates_match_numba_within_tolerance() -> None:
     tolerance = np.maximum(0.2 * numba_rates, 0.5)
     assert np.all(np.abs(torch_rates - numba_rates) <= tolerance), (numba_rates, torch_rates)
     assert torch_spikes.times_ms.min() >= 200.0
-
-
-def test_torch_plastic_synapses_follow_the_replay_of_their_own_spikes() -> None:
-    """As for the numba engine: every plastic synapse of a running column ends where the replay of
-    its own pre and post spikes (and the dopamine) puts it, for all three NEST rules."""
-    config = ColumnConfig(n_scaling=0.02, k_scaling=0.1, t_sim_ms=600.0, warmup_ms=0.0, seed=3)
-    projections = (
-        PlasticProjection("L4E", "L23E", BI_POO),
-        PlasticProjection("L23E", "L23E", rules.StdpSynapseParams(pairing="nearest")),
-        PlasticProjection("L4E", "L6E", rules.DopamineSynapseParams(deliver_interval=3)),
-    )
-    network = make_plastic(build_network(config), projections, tau_minus_ms=33.7)
-    simulator = TorchColumnSimulator(network, EngineRun.of(config), device="cpu", dtype="float64")
-    dopamine = np.round(np.random.default_rng(0).uniform(0.0, 600.0, 15), 1)
-    steps, ids = simulator.advance(600.0, dopamine_ms=dopamine)
-    assert simulator.history_misses == 0
-    plastic, weights = network.plastic, simulator.plastic_weights
-    times = (steps + 1) * network.dt_ms
-    pre_of = np.repeat(np.arange(network.n_neurons), np.diff(plastic.indptr))
-    counts = np.bincount(ids, minlength=network.n_neurons)
-    for index, projection in enumerate(projections):
-        members = np.flatnonzero(plastic.projection == index)
-        busiest = members[np.argsort(counts[pre_of[members]] * counts[plastic.targets[members]])[-25:]]
-        moved = 0
-        for k in busiest:
-            params = replace(projection.rule, w_max=plastic.table[plastic.rule[k], 6])
-            ours = replay(
-                times[ids == pre_of[k]], times[ids == plastic.targets[k]], plastic.delays[k] * network.dt_ms,
-                plastic.weights0[k], params, 33.7, dopamine, min_delay_ms=network.dt_ms, t_stop_ms=600.0,
-            )  # fmt: skip
-            assert weights[k] == pytest.approx(ours.final_weight, rel=1e-9, abs=1e-9)
-            moved += not np.isclose(weights[k], plastic.weights0[k])
-        assert moved > 0, projection.name  # the rule had something to do
-        assert (weights[members] >= 0).all() and (weights[members] <= plastic.table[index, 6] + 1e-9).all()
 
 
 def test_torch_sources_fire_at_the_rate_they_are_given() -> None:
