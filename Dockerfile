@@ -3,10 +3,11 @@
 #
 #   docker build -t registry.example.org/brainstar/code-location:$(git rev-parse --short HEAD) .
 #
-# GPU variant: the same image with a CUDA build of torch (the pod gets the driver from the
-# NVIDIA device plugin; the wheel carries the CUDA runtime):
+# GPU variant: the same image with a CUDA build of torch and the gpu extra (numba-cuda, for the
+# cortex engine 'cuda'); the pod gets the driver from the NVIDIA device plugin, the wheels carry
+# the CUDA runtime. PyPI's torch 2.13.0 is the CUDA 13 build, which the gpu extra matches:
 #
-#   docker build --build-arg TORCH_INDEX_URL=https://download.pytorch.org/whl/cu128 \
+#   docker build --build-arg TORCH_INDEX_URL=https://pypi.org/simple --build-arg EXTRAS='[gpu]' \
 #     -t registry.example.org/brainstar/code-location:$(git rev-parse --short HEAD)-cuda .
 #
 # Point the Helm values' image tag at the -cuda tag when GPU nodes run the steps.
@@ -15,6 +16,8 @@ FROM python:3.11-slim
 
 # CPU wheel by default: a CUDA torch is ~2 GB more and useless on CPU nodes.
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+# Extras of the package itself: '[gpu]' for the GPU variant.
+ARG EXTRAS=""
 
 # NUMBA_CACHE_DIR: numba caches compiled kernels beside the sources, read-only for the app user.
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -50,7 +53,7 @@ COPY deploy ./deploy
 COPY pipelines ./pipelines
 # warm-kernels compiles the numba kernels into NUMBA_CACHE_DIR, so no run or step pod pays the
 # compile time (a node whose CPU differs from the build machine's recompiles, as without it).
-RUN pip install -c constraints.txt . \
+RUN pip install -c constraints.txt ".${EXTRAS}" \
     && pip check \
     && python -c "import platform_assets.definitions" \
     && brainstar warm-kernels

@@ -32,6 +32,26 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# GPU=1, the default where `nvidia-smi -L` finds a GPU (GPU=0 overrides), adds the CUDA build on
+# top of that: PyPI's torch 2.13.0, which is built for CUDA 13 (`===` so that a local CPU wheel
+# of the same version cannot stand in for it), and the gpu extra (numba-cuda with the CUDA 13
+# toolkit wheels, for the cortex engine 'cuda'). Needs an NVIDIA driver for CUDA 13 (>= 580).
+# Going back to the CPU build takes a fresh venv (rm -r $(VENV)).
+GPU_STAMP := $(VENV)/.brainstar-gpu-installed
+ifeq ($(origin GPU),undefined)
+GPU := $(shell nvidia-smi -L >/dev/null 2>&1 && echo 1)
+endif
+ifeq ($(GPU),1)
+install: $(GPU_STAMP)
+endif
+
+$(GPU_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt 'torch===2.13.0'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,celery,gpu]'
+	$(BIN)/python -m pip check
+	$(BIN)/brainstar device
+	touch $@
+
 # The local instance: SQLite under DAGSTER_HOME, run queue and run monitoring on. Any brainstar
 # command creates it on first use, once, under a lock (brainstar/cli/instance.py); an existing
 # dagster.yaml there is the user's and is left alone. Pool limits live in the instance's storage,

@@ -1,5 +1,6 @@
 """The torch device resource: CPU here, CUDA when torch says it is there."""
 
+import json
 from unittest import mock
 
 import dagster as dg
@@ -73,3 +74,55 @@ def test_real_gpu_round_trip() -> None:
     x = torch.arange(1024, dtype=torch.float32, device=resource.device)
     assert float((x * 2).sum().cpu()) == pytest.approx(2 * 1023 * 1024 / 2)
     assert resource.describe()["memory_total_bytes"] > 0
+
+
+def test_numba_cuda_without_a_device_says_why() -> None:
+    from numba import cuda
+
+    from brainstar.core.devices import describe_numba_cuda
+
+    with (
+        mock.patch.object(cuda, "is_available", return_value=False),
+        mock.patch.object(cuda, "cuda_error", return_value="CUDA driver library\ncannot be found."),
+    ):
+        info = describe_numba_cuda()
+    assert info["numba_cuda"] == "none"
+    assert info["numba_cuda_error"] == "CUDA driver library cannot be found."
+    with (
+        mock.patch.object(cuda, "is_available", return_value=False),
+        mock.patch.object(cuda, "cuda_error", return_value=None),
+    ):
+        assert "no NVVM" in describe_numba_cuda()["numba_cuda_error"]
+
+
+def test_numba_cuda_device_is_named() -> None:
+    from numba import cuda
+
+    from brainstar.core.devices import describe_numba_cuda
+
+    fake = mock.Mock(compute_capability=(9, 0))
+    fake.name = b"Fake H100"
+    with (
+        mock.patch.object(cuda, "is_available", return_value=True),
+        mock.patch.object(cuda, "get_current_device", return_value=fake, create=True),
+    ):
+        info = describe_numba_cuda()
+    assert (info["numba_cuda"], info["numba_cuda_device"], info["numba_cuda_capability"]) == (
+        "device",
+        "Fake H100",
+        "9.0",
+    )
+
+
+def test_device_command_prints_torch_and_numba(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from brainstar.cli.main import cli
+
+    monkeypatch.setenv("BRAINSTAR_DEVICE", "cpu")
+    result = CliRunner().invoke(cli, ["device"])
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.output)
+    assert info["device"] == "cpu"
+    assert info["numba_cuda"] in {"none", "device", "simulator (NUMBA_ENABLE_CUDASIM=1)"}
+    assert info["numba_version"]

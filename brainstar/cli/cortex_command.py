@@ -35,7 +35,7 @@ def cortex() -> None:
 
 @cortex.command()
 @column_options
-@click.option("--engine", type=click.Choice(["numba", "torch"]), default="numba", show_default=True)
+@click.option("--engine", type=click.Choice(["numba", "torch", "cuda"]), default="numba", show_default=True)
 @click.option("--device", default="cpu", show_default=True, help="torch device (torch engine only).")
 @click.option(
     "--trained",

@@ -204,13 +204,15 @@ def expected_failures(landing_root: Path) -> dict[str, str]:
 
 @cli.command("device")
 def device() -> None:
-    """Print the torch device that BRAINSTAR_DEVICE resolves to, with its name and memory."""
-    from brainstar.core.devices import describe_device, resolve_device
+    """Print the torch device that BRAINSTAR_DEVICE resolves to, with its name and memory, and
+    whether numba sees a CUDA device (or its simulator) for the cortex engine 'cuda'."""
+    from brainstar.core.devices import describe_device, describe_numba_cuda, resolve_device
 
     try:
         info = describe_device(resolve_device(settings.requested_device()))
     except ValueError as error:
         raise click.ClickException(str(error)) from error
+    info.update(describe_numba_cuda())
     json.dump(info, sys.stdout, indent=2)
     sys.stdout.write("\n")
 

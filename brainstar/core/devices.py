@@ -67,3 +67,38 @@ def _host_memory_bytes() -> int:
         return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
     except (ValueError, OSError, AttributeError):
         return 0
+
+
+def numba_cuda_problem() -> str | None:
+    """Why numba cannot run CUDA kernels here, or None when it can (a device, or its simulator
+    under ``NUMBA_ENABLE_CUDASIM=1``). numba is imported here, not at module level: it is slow."""
+    from numba import cuda
+
+    if cuda.is_available():
+        return None
+    error = cuda.cuda_error()
+    if error is None:
+        return "the CUDA driver answered but numba found no NVVM (the gpu extra installs it)"
+    return " ".join(str(error).split())
+
+
+def describe_numba_cuda() -> dict[str, Any]:
+    """What numba's CUDA target (the cortex engine 'cuda') sees: a device, the simulator or none."""
+    import numba
+    from numba import cuda
+
+    info: dict[str, Any] = {
+        "numba_version": numba.__version__,
+        "numba_cuda_target": getattr(cuda, "implementation", "unknown"),
+    }
+    problem = numba_cuda_problem()
+    if problem is not None:
+        info.update(numba_cuda="none", numba_cuda_error=problem)
+    elif numba.config.ENABLE_CUDASIM:
+        info.update(numba_cuda="simulator (NUMBA_ENABLE_CUDASIM=1)")
+    else:
+        device = cuda.get_current_device()
+        name = device.name.decode() if isinstance(device.name, bytes) else str(device.name)
+        major, minor = device.compute_capability
+        info.update(numba_cuda="device", numba_cuda_device=name, numba_cuda_capability=f"{major}.{minor}")
+    return info

@@ -12,7 +12,7 @@ from brainstar.domain.cortex.config import ColumnConfig, ConfigError
 from brainstar.domain.cortex.engine_numba import EngineRun, SpikeData, simulate_network
 from brainstar.domain.cortex.network import ColumnNetwork, build_network
 
-ENGINES = ("numba", "torch")
+ENGINES = ("numba", "torch", "cuda")
 
 
 def run_engine(
@@ -35,6 +35,10 @@ def run_engine(
     run = EngineRun.of(config)
     if engine == "numba":
         spikes = simulate_network(network, run, threads=config.threads)
+    elif engine == "cuda":
+        from brainstar.domain.cortex.engine_cuda import simulate_network_cuda
+
+        spikes = simulate_network_cuda(network, run)
     else:
         from brainstar.domain.cortex.engine_torch import simulate_network_torch
 
