@@ -4,6 +4,7 @@ Per-asset decorators state only what differs between assets (key, kinds, pool, i
 properties below would otherwise be repeated on every decorator and drift apart.
 """
 
+import warnings
 from collections.abc import Iterable, Sequence
 
 import dagster as dg
@@ -29,3 +30,16 @@ def domain_assets(
         )
 
     return [asset for asset in dg.map_asset_specs(apply, assets) if isinstance(asset, dg.AssetsDefinition)]
+
+
+def quiet_partitioned_check_preview() -> None:
+    """Silence Dagster 1.13's preview notice for partitioned asset checks, and only that one.
+
+    Checks on per-partition assets are partitioned so that each partition's result is its own
+    (one bad session does not mark the others' checks failed); without this, every process that
+    loads the code location (webserver, daemon, each run and step) would print the notice once
+    per check.
+    """
+    warnings.filterwarnings(
+        "ignore", message="Specifying a partitions_def on an AssetCheckSpec", category=dg.PreviewWarning
+    )

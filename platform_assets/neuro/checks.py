@@ -2,7 +2,9 @@
 
 Per-session gates are blocking unless they only warn (a fall in neighbouring-DWI
 correlation): a failure stops that session's downstream assets in the same run and no
-other session's (each session runs in its own run). The cohort check imports pandas in its
+other session's (each session runs in its own run). They are partitioned like their assets,
+so each session has its own result: the UI shows a check's status per partition, and a bad
+session does not turn the check red for the others. The cohort check imports pandas in its
 body, so loading the code location stays cheap.
 """
 
@@ -15,7 +17,11 @@ import numpy as np
 from brainstar.domain.neuro import bids, dwi_session, masking
 from platform_assets.neuro.assets import bids_session, cohort_table, dti_maps, preprocessed_dwi, raw_session
 from platform_assets.neuro.layout import SessionOutputs, cohort_table_path
+from platform_assets.neuro.partitions import neuro_sessions
+from platform_assets.specs import quiet_partitioned_check_preview
 from resources import NeuroQcThresholds, Warehouse
+
+quiet_partitioned_check_preview()
 
 
 def _result(
@@ -38,6 +44,7 @@ def _result(
 
 @dg.asset_check(
     asset=raw_session,
+    partitions_def=neuro_sessions,
     blocking=True,
     description="Headers agree: gradients match the 4th dimension, b-values plausible, unit b-vectors.",
 )
@@ -51,7 +58,12 @@ def headers_consistent(context: dg.AssetCheckExecutionContext, warehouse: Wareho
     )
 
 
-@dg.asset_check(asset=bids_session, blocking=True, description="The session's files follow the BIDS layout.")
+@dg.asset_check(
+    asset=bids_session,
+    partitions_def=neuro_sessions,
+    blocking=True,
+    description="The session's files follow the BIDS layout.",
+)
 def bids_layout_valid(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
     problems = bids.validate_layout(SessionOutputs(warehouse, context.partition_key).bids)
     return _result(not problems, "; ".join(problems) or "valid BIDS layout", {"problems": problems})
@@ -65,18 +77,21 @@ def bids_layout_valid(context: dg.AssetCheckExecutionContext, warehouse: Warehou
         dg.AssetCheckSpec(
             "mask_coverage_plausible",
             asset=preprocessed_dwi,
+            partitions_def=neuro_sessions,
             blocking=True,
             description="Brain mask covers a plausible share of the field of view.",
         ),
         dg.AssetCheckSpec(
             "motion_within_limit",
             asset=preprocessed_dwi,
+            partitions_def=neuro_sessions,
             blocking=True,
             description="Largest framewise displacement stays below the configured limit (mm).",
         ),
         dg.AssetCheckSpec(
             "ndc_not_degraded",
             asset=preprocessed_dwi,
+            partitions_def=neuro_sessions,
             blocking=False,
             description="Warns when neighbouring-DWI correlation falls from raw to preprocessed data.",
         ),
@@ -146,6 +161,7 @@ def _in_mask(outputs: SessionOutputs, dti_map: str) -> tuple[np.ndarray, int]:
 
 @dg.asset_check(
     asset=dti_maps,
+    partitions_def=neuro_sessions,
     additional_deps=[preprocessed_dwi],  # the brain mask
     blocking=True,
     description="FA as fitted (nothing clipped) lies in [0, 1] with no NaN inside the brain mask.",
@@ -168,6 +184,7 @@ def fa_valid(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg
         dg.AssetCheckSpec(
             "md_plausible",
             asset=dti_maps,
+            partitions_def=neuro_sessions,
             additional_deps=[preprocessed_dwi],  # the brain mask
             blocking=True,
             description="MD in the brain mask, at a high percentile, stays near free water's (3e-3 mm^2/s).",
@@ -175,6 +192,7 @@ def fa_valid(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg
         dg.AssetCheckSpec(
             "fa_median_plausible",
             asset=dti_maps,
+            partitions_def=neuro_sessions,
             additional_deps=[preprocessed_dwi],
             blocking=True,
             description="Median FA in the brain mask lies in the configured range of real brains.",

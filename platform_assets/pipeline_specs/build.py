@@ -28,7 +28,7 @@ from platform_assets.operations.resource_usage import record_resource_usage
 from platform_assets.operations.retries import fail_fast_unless_transient
 from platform_assets.pipeline_specs import steps
 from platform_assets.pipeline_specs.spec import Check, PipelineSpec, Step
-from platform_assets.specs import domain_assets
+from platform_assets.specs import domain_assets, quiet_partitioned_check_preview
 from resources import LandingZone, Warehouse
 
 OUTPUT_DIR_VAR = "BRAINSTAR_OUTPUT_DIR"
@@ -36,6 +36,8 @@ OUTPUT_DIR_VAR = "BRAINSTAR_OUTPUT_DIR"
 TERMINATION_GRACE_SECONDS = 10.0
 
 AssetBody = Callable[..., dg.MaterializeResult]
+
+quiet_partitioned_check_preview()
 
 
 class StepTimeout(TimeoutError):
@@ -79,7 +81,7 @@ def _asset(
         description=step.description or _default_description(step),
         partitions_def=partitions,
         retry_policy=_retry_policy(step),
-        check_specs=[_check_spec(check, key) for check in checks],
+        check_specs=[_check_spec(check, key, partitions) for check in checks],
         **placement,
     )
     return decorate(_with_checks(record_resource_usage(body), checks))
@@ -221,7 +223,10 @@ def _k8s_tags(step: Step) -> dict[str, Any]:
     return {K8S_CONFIG_TAG: config}
 
 
-def _check_spec(check: Check, key: dg.AssetKey) -> dg.AssetCheckSpec:
+def _check_spec(
+    check: Check, key: dg.AssetKey, partitions: dg.PartitionsDefinition | None
+) -> dg.AssetCheckSpec:
+    """Partitioned like its step, so each partition's result is its own."""
     bounds = " and ".join(
         text
         for text in (
@@ -233,6 +238,7 @@ def _check_spec(check: Check, key: dg.AssetKey) -> dg.AssetCheckSpec:
     return dg.AssetCheckSpec(
         check.check_name,
         asset=key,
+        partitions_def=partitions,
         blocking=check.blocking,
         description=check.description or f"{check.metadata_key} {bounds}.",
     )
