@@ -46,7 +46,7 @@ EXPECTED_CHECKS = {
             "stdp_window",
             "dopamine_distal_reward",
             "neuromodulator_directions",
-            "training_beats_control",
+            "column_learns_digits",
         )
     ),
     *((f"astro/{name}", "no_bad_files") for name in ASTRO[:3]),

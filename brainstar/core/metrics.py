@@ -96,9 +96,9 @@ def _astro(model: str, metric: str, direction: Direction, limit: float, descript
 # - neuro SNR: the phantom has Rician noise at SNR 30 and the pipeline measures 30 +- 25 %;
 #   below 10 tensor fits get biased (FA inflates at low SNR), so that is the alarm level.
 # - neuro mask fraction: the same 5-75 % band as mask_coverage_plausible.
-# - cortex: every validation gate passes on the demo column (README), so the rolling share of
-#   passed gates must stay at 1.0; the training margin floor is gates.TRAINING_MIN_MARGIN
-#   (measured 0.27 on the demo).
+# - cortex: a promoted column passes every gate, so the rolling share of passed gates must be
+#   1.0 and the digit-task margin at least gates.DIGIT_MIN_MARGIN. The demo column does not learn
+#   the digits to the gate yet (README, "Cortex"), so both alarm until it does.
 # - astro: the floors of brainstar/domain/astro/evaluation.py FLOORS; the demo models beat
 #   them (README table) and the promotion gates use the same numbers on the same split.
 DEFAULT_THRESHOLDS: tuple[Threshold, ...] = (
@@ -117,7 +117,12 @@ DEFAULT_THRESHOLDS: tuple[Threshold, ...] = (
         denominator_key="gates_total",
     ),
     Threshold(
-        "cortex/trained_column", "accuracy_margin_mean", "min", 0.05, 3, "trained minus control accuracy"
+        "cortex/trained_column",
+        "accuracy_margin_min",
+        "min",
+        0.20,
+        3,
+        "trained minus plasticity-off accuracy",
     ),
     _astro("spectral", "teff_k_rmse", "max", 150.0, "spectral Teff RMSE (K)"),
     _astro("spectral", "logg_cgs_rmse", "max", 0.30, "spectral log g RMSE (dex)"),

@@ -12,7 +12,7 @@ import dagster as dg
 import numpy as np
 
 from brainstar.core import pools
-from brainstar.domain.cortex import params, training
+from brainstar.domain.cortex import params
 from platform_assets.cortex import layout
 from platform_assets.cortex.run_config import ColumnSettings, config_payload, read_config
 from platform_assets.metadata import markdown_table
@@ -87,54 +87,80 @@ def column_network(warehouse: Warehouse) -> dg.MaterializeResult:
 
 @dg.asset(
     key=["cortex", "trained_column"],
-    deps=[biological_config],
+    deps=[biological_config, column_network],
     group_name=GROUP,
-    kinds={"python", "scikitlearn"},
-    # numpy and scikit-learn only: a CPU step, whatever device the deployment has.
+    kinds={"numba"},
     **runs_in(pools.PROCESSING),
-    description="L4->L2/3 synapses trained on digits with DA-STDP, plus the plasticity experiments.",
+    description=(
+        "The column after learning digits in its own thalamocortical synapses (nearest-neighbour "
+        "STDP under a class teacher), scored by a fixed readout against plasticity off; plus the "
+        "STDP-window and distal-reward experiments."
+    ),
 )
 @record_resource_usage
 def trained_column(warehouse: Warehouse) -> dg.MaterializeResult:
-    from brainstar.domain.cortex import validation
+    from brainstar.domain.cortex import column_learning, network, validation
 
     stored = read_config(warehouse)
-    seeds = stored.training_seeds
-    result = training.evaluate_seeds(seeds, training.config_for(stored.column.plasticity))
-    weights = result.pop("_weights")
-    with warehouse.atomic_path(layout.WEIGHTS.path(warehouse)) as tmp, open(tmp, "wb") as handle:
-        np.savez(handle, **{f"seed_{s}": w for s, w in zip(seeds, weights, strict=True)})
-    warehouse.write_json(layout.TRAINING.path(warehouse), result)
+    untrained = network.load_network(str(layout.NETWORK.path(warehouse)), stored.column)
+    task = column_learning.task_for(
+        stored.column,
+        column_learning.sized(
+            column_learning.DigitTask(), stored.digit_train_images, stored.digit_test_images
+        ),
+    )
+    summary, kept = column_learning.evaluate(stored.training_seeds, task, untrained)
+    target = layout.TRAINED.path(warehouse)
+    with warehouse.atomic_path(target) as tmp:
+        network.save_network(str(tmp), kept.column.network, plastic_weights=kept.weights_after)
+    warehouse.write_json(layout.TRAINING.path(warehouse), summary)
     plast = validation.plasticity_suite(stored.column, distal_reward_seconds=stored.distal_reward_seconds)
     warehouse.write_json(layout.PLASTICITY.path(warehouse), plast)
+    margins = np.asarray(summary["margin"])
     return dg.MaterializeResult(
         metadata={
-            "trained_accuracy_mean": float(np.mean(result["trained_accuracy"])),
-            "control_accuracy_mean": float(np.mean(result["control_accuracy"])),
-            "accuracy_margin_mean": result["margin_mean"],
-            "stdp_tau_plus_fitted_ms": plast["stdp"]["fitted"]["tau_plus_ms"],
-            "stdp_tau_minus_fitted_ms": plast["stdp"]["fitted"]["tau_minus_ms"],
-            "distal_reward_time_mean_weight": float(plast["distal_reward"]["rewarded_time_mean"]),
+            "path": dg.MetadataValue.path(str(target)),
+            "digits": markdown_table(
+                ["seed", "trained", "plasticity off", "pixels (logistic)"],
+                [
+                    [seed, f"{a:.3f}", f"{c:.3f}", f"{p:.3f}"]
+                    for seed, a, c, p in zip(
+                        summary["seeds"],
+                        summary["trained_accuracy"],
+                        summary["control_accuracy"],
+                        summary["pixel_accuracy"],
+                        strict=True,
+                    )
+                ],
+            ),
+            "trained_accuracy_min": round(float(np.min(summary["trained_accuracy"])), 3),
+            "accuracy_margin_min": round(float(margins.min()), 3),
+            "training_images": task.n_train,
+            "plastic_synapses": summary["scale"]["plastic_synapses"],
+            "stdp_tau_plus_fitted_ms": round(plast["stdp"]["fitted"]["tau_plus_ms"], 2),
+            "stdp_tau_minus_fitted_ms": round(plast["stdp"]["fitted"]["tau_minus_ms"], 2),
+            "distal_reward_time_mean_weight": round(float(plast["distal_reward"]["rewarded_time_mean"]), 3),
         }
     )
 
 
 @dg.asset(
     key=["cortex", "column_activity"],
-    deps=[biological_config, column_network],
+    deps=[biological_config, trained_column],
     group_name=GROUP,
     kinds={"numba"},
     # The GPU pool and node because, on a CUDA TorchDevice, the torch engine reruns the simulation.
     **runs_in(pools.GPU),
-    description="Spontaneous activity of the column (numba engine): rates, CV ISI, correlations.",
+    description="Spontaneous activity of the trained column (numba engine): rates, CV ISI, correlations.",
 )
 @record_resource_usage
 def column_activity(warehouse: Warehouse, torch_device: TorchDevice) -> dg.MaterializeResult:
-    from brainstar.domain.cortex import metrics, network, simulation
+    from brainstar.domain.cortex import metrics, simulation
 
     config = read_config(warehouse).column
-    built = network.load_network(str(layout.NETWORK.path(warehouse)), config)
-    spikes = simulation.run_engine(config, built, "numba")
+    # The trained column with its learned weights frozen; its thalamus and teacher stay silent.
+    built = simulation.load_trained(layout.TRAINED.path(warehouse), config)
+    spikes = simulation.column_spikes(simulation.run_engine(config, built, "numba"), built)
     summary = simulation.summarize_run(config, built, spikes, "numba", None)
     warehouse.write_json(layout.ACTIVITY.path(warehouse), summary)
     with warehouse.atomic_path(layout.SPIKES.path(warehouse)) as tmp, open(tmp, "wb") as handle:
@@ -221,11 +247,11 @@ def validation_report(warehouse: Warehouse) -> dg.MaterializeResult:
 
 @dg.asset(
     key=["cortex", "promoted_column"],
-    # It hashes the config, network and weights it names, not only the report.
-    deps=[biological_config, column_network, trained_column, validation_report],
+    # It hashes the config and the trained column it names, not only the report.
+    deps=[biological_config, trained_column, validation_report],
     group_name=GROUP,
     kinds={"python"},
-    description="Manifest of the column that passed every gate (never written if one failed).",
+    description="Manifest of the trained column that passed every gate (never written if one failed).",
 )
 @record_resource_usage
 def promoted_column(warehouse: Warehouse) -> dg.MaterializeResult:
@@ -236,8 +262,7 @@ def promoted_column(warehouse: Warehouse) -> dg.MaterializeResult:
         raise dg.Failure(f"column not promoted, failed gates: {', '.join(failed)}")
     files = {
         "config": layout.CONFIG,
-        "network": layout.NETWORK,
-        "weights": layout.WEIGHTS,
+        "column": layout.TRAINED,
         "report": layout.REPORT,
     }
     manifest = {name: _fingerprint(file.path(warehouse)) for name, file in files.items()}

@@ -40,7 +40,7 @@ class AssetFile:
 CONFIG = AssetFile("biological_config", "config.json")
 NETWORK = AssetFile("column_network", "network.npz")
 TRAINING = AssetFile("trained_column", "training.json")
-WEIGHTS = AssetFile("trained_column", "weights.npz")
+TRAINED = AssetFile("trained_column", "column.npz")  # the column with its learned weights
 PLASTICITY = AssetFile("trained_column", "plasticity.json")
 ACTIVITY = AssetFile("column_activity", "activity.json")
 ACTIVITY_TORCH = AssetFile("column_activity", "activity_torch.json")

@@ -68,11 +68,7 @@ def test_each_nest_seed_passes_rates_and_irregularity_against_the_other_seeds(pa
             assert gate.passed, f"seed {run['seed']} {gate.name}: {gate.detail}"
 
 
-def test_each_nest_seed_passes_all_gates_against_the_other_seeds_at_the_pipeline_config() -> None:
-    # Leave-one-out for the correlation only at the pipeline's configuration: at K_scaling 1.0 it
-    # is heavy-tailed over seeds, and single NEST seeds miss 3 SDs of the other four there.
-    # Against all five seeds a seed could not fail: with ddof=1 no value of 5 lies beyond
-    # 4 / sqrt(5) = 1.79 SDs of their mean.
+def test_the_pipeline_config_has_a_matching_reference() -> None:
     config = ColumnConfig()
     path = gates.find_reference(config.n_scaling, config.k_scaling, config.t_sim_ms)
     assert path is not None
@@ -80,6 +76,31 @@ def test_each_nest_seed_passes_all_gates_against_the_other_seeds_at_the_pipeline
     assert ref["config"]["t_sim_ms"] == config.t_sim_ms
     assert ref["config"]["warmup_ms"] == config.warmup_ms
     assert ref["background"] == ("poisson" if config.poisson_input else "dc")
+
+
+# At N 0.02 (the pipeline's scale) NEST's own seed 1 misses the correlation floor against the
+# other four seeds: L5I (21 neurons) 0.0126 vs 0.0180 +- 0.005, by 0.0004. The pipeline judges
+# a run against all five seeds; this marks the false-fail risk of the gate at that scale.
+SMALL_N_OUTLIER = pytest.mark.xfail(
+    strict=True, reason="NEST seed 1 L5I correlation 0.0004 beyond the floor at N 0.02 (measured)"
+)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(p, marks=SMALL_N_OUTLIER) if "n0.02_" in p.name else p
+        for p in REFERENCES
+        if "_k0.1_t10000" in p.name
+    ],
+    ids=lambda p: p.stem,
+)
+def test_each_nest_seed_passes_all_gates_against_the_other_seeds_at_k_0_1(path: Path) -> None:
+    # Leave-one-out for the correlation only at K_scaling 0.1 (the pipeline's): at K_scaling 1.0
+    # it is heavy-tailed over seeds, and single NEST seeds miss 3 SDs of the other four there.
+    # Against all five seeds a seed could not fail: with ddof=1 no value of 5 lies beyond
+    # 4 / sqrt(5) = 1.79 SDs of their mean.
+    ref = _load(path)
     pops = ref["populations"]
     for i, run in enumerate(ref["runs"]):
         others = _reference_from(ref["runs"][:i] + ref["runs"][i + 1 :])

@@ -33,7 +33,7 @@ def test_failed_gate_blocks_promotion(tmp_path: Path) -> None:
     # No NEST reference exists for N_scaling 0.03: the rates gate must fail and block promotion.
     settings = {
         "n_scaling": 0.03, "k_scaling": 0.1, "t_sim_ms": 300.0, "warmup_ms": 100.0,
-        "training_seeds": [0], "distal_reward_seconds": 20,
+        "training_seeds": [0], "distal_reward_seconds": 20, "digit_train_images": 20, "digit_test_images": 20,
     }  # fmt: skip
     warehouse = Warehouse(root=str(tmp_path))
     result = dg.materialize(
@@ -52,11 +52,17 @@ def test_failed_gate_blocks_promotion(tmp_path: Path) -> None:
     assert not rates["passed"] and "no NEST reference" in rates["detail"]
     evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert evaluations["rates_match_reference"] is False
+    assert evaluations["column_learns_digits"] is False  # one seed, 20 images: far from the gate
+    # column_activity simulated the trained column: the file trained_column wrote, sources silent.
+    activity = layout.ACTIVITY.read_json(warehouse)
+    assert "TC" not in activity["populations"] and activity["n_neurons"] > sum(
+        p["n_neurons"] for p in activity["populations"].values()
+    )
     assert not layout.PROMOTED.path(warehouse).exists()
 
 
 def _fake_upstream(warehouse: Warehouse, passed: bool) -> None:
-    for file in (layout.CONFIG, layout.NETWORK, layout.WEIGHTS, layout.REPORT):
+    for file in (layout.CONFIG, layout.TRAINED, layout.REPORT):
         path = file.path(warehouse)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(file.name)
@@ -80,7 +86,7 @@ def test_promotion_writes_a_manifest_only_when_all_gates_pass(tmp_path: Path) ->
     result = dg.materialize([assets.promoted_column], resources={"warehouse": warehouse})
     assert result.success
     manifest = json.loads(layout.PROMOTED.path(warehouse).read_text())
-    assert set(manifest) == {"config", "network", "weights", "report"}
+    assert set(manifest) == {"config", "column", "report"}
     assert all(len(entry["sha256"]) == 64 for entry in manifest.values())
 
     _fake_upstream(warehouse, passed=False)
@@ -101,10 +107,10 @@ def test_lineage_names_exactly_the_files_each_asset_reads() -> None:
     assert parents == {
         "biological_config": set(),
         "column_network": {"biological_config"},
-        "trained_column": {"biological_config"},
-        "column_activity": {"biological_config", "column_network"},
+        "trained_column": {"biological_config", "column_network"},
+        "column_activity": {"biological_config", "trained_column"},
         "validation_report": {"biological_config", "trained_column", "column_activity"},
-        "promoted_column": {"biological_config", "column_network", "trained_column", "validation_report"},
+        "promoted_column": {"biological_config", "trained_column", "validation_report"},
     }
 
 

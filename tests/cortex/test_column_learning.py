@@ -72,3 +72,40 @@ def test_training_moves_weights_keeps_each_cells_total_and_the_control_learns_no
     assert off.rule.lambda_ == 0.0
     control = learning.run_seed(1, off)
     np.testing.assert_allclose(control.weights_after, control.weights_before, rtol=1e-12)
+
+
+def _digit_summary(trained: list[float], control: list[float]) -> dict:
+    return {
+        "seeds": list(range(len(trained))),
+        "trained_accuracy": trained,
+        "control_accuracy": control,
+        "pixel_accuracy": [0.96] * len(trained),
+        "scale": {"n_scaling": 0.02},
+    }
+
+
+def test_digit_gate_passes_only_with_accuracy_margin_and_three_seeds() -> None:
+    from brainstar.domain.cortex.gates import digit_task_gate
+
+    assert digit_task_gate(_digit_summary([0.9, 0.88, 0.86], [0.3, 0.4, 0.5])).passed
+    too_low = digit_task_gate(_digit_summary([0.9, 0.84, 0.86], [0.3, 0.4, 0.5]))
+    assert not too_low.passed and "seed 1: 0.840" in too_low.detail
+    small_margin = digit_task_gate(_digit_summary([0.9, 0.88, 0.86], [0.3, 0.4, 0.7]))
+    assert not small_margin.passed and "seed 2" in small_margin.detail
+    two_seeds = digit_task_gate(_digit_summary([0.9, 0.88], [0.3, 0.4]))
+    assert not two_seeds.passed and "2 seed(s)" in two_seeds.detail
+
+
+def test_sized_protocol_fits_the_digits_and_refuses_what_does_not() -> None:
+    task = learning.sized(learning.DigitTask(), n_train=300, n_test=200)
+    assert (task.n_train, task.n_test, task.n_assign, task.n_validation, task.checkpoints) == (
+        300,
+        200,
+        100,
+        50,
+        0,
+    )
+    parts = learning.split(1797, task, seed=0)
+    assert len(parts.train) == 300 and len(np.intersect1d(parts.train, parts.test)) == 0
+    with pytest.raises(ValueError, match="at most the 1797"):
+        learning.sized(learning.DigitTask(), n_train=1500, n_test=400)

@@ -98,7 +98,7 @@ def test_layer1_needs_a_source_and_valid_probabilities() -> None:
         ColumnConfig(layer1=_layer1(source=" ")).validate()
     with pytest.raises(ConfigError, match=r"layer1\.p_to"):
         ColumnConfig(layer1=_layer1(p_to=(2.0,) * 8)).validate()
-    derived = params.derive(ColumnConfig(layer1=_layer1()))
+    derived = params.derive(ColumnConfig(n_scaling=0.1, layer1=_layer1()))
     assert derived.populations[-1] == "L1I"
     assert derived.num_neurons[-1] == 100
     assert np.all(derived.weight_mean_pa[:, -1] < 0)  # L1 is inhibitory

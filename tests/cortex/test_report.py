@@ -17,7 +17,7 @@ def test_report_embeds_figures_and_gate_rows() -> None:
     figures = [
         report._figure_html(report.raster(times, senders, offsets, pops), "raster"),
         report._figure_html(report.cv_histograms(pops, np.linspace(0.5, 1.2, 10), offsets), "cv"),
-        report._figure_html(report.learning_curves([[0.1, 0.3]], [0.8], [0.5]), "learning"),
+        report._figure_html(report.distal_reward_plot(np.linspace(0, 4, 10), np.ones(10), 4.0), "reward"),
     ]
     gate = gates.asynchrony_gate(pops, [0.001, 0.2], None)
     page = report.render("title", [asdict(gate)], figures, {"x": 1})

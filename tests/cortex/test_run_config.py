@@ -36,7 +36,7 @@ def _column_defaults() -> dict[str, Any]:
 def test_the_pipeline_defaults_are_the_column_defaults() -> None:
     column = ColumnConfig()
     assert (column.n_scaling, column.k_scaling, column.t_sim_ms, column.warmup_ms) == (
-        0.1,
+        0.02,
         0.1,
         10_000.0,
         500.0,
@@ -48,7 +48,13 @@ def test_dagster_config_defaults_equal_column_config_defaults() -> None:
     expected = _column_defaults()
     fields = ColumnSettings.model_fields
     assert {name: fields[name].default for name in expected} == expected
-    assert set(fields) == {*expected, "training_seeds", "distal_reward_seconds"}
+    assert set(fields) == {
+        *expected,
+        "training_seeds",
+        "distal_reward_seconds",
+        "digit_train_images",
+        "digit_test_images",
+    }
     assert ColumnSettings().column() == ColumnConfig()
 
 

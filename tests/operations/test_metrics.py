@@ -151,7 +151,7 @@ def test_thresholds_load_from_json_and_reject_bad_directions(tmp_path: Path) -> 
 
 def test_default_thresholds_match_the_pipelines_own_limits() -> None:
     from brainstar.domain.astro.evaluation import FLOORS
-    from brainstar.domain.cortex.gates import TRAINING_MIN_MARGIN
+    from brainstar.domain.cortex.gates import DIGIT_MIN_MARGIN
     from brainstar.domain.neuro.preprocess import QC_FIELDS
     from resources.neuro_qc import NeuroQcThresholds
 
@@ -163,7 +163,7 @@ def test_default_thresholds_match_the_pipelines_own_limits() -> None:
     assert by_key[("neuro/preprocessed_dwi", "fd_max_mm", "max")].limit == neuro.max_framewise_displacement_mm
     assert by_key[("neuro/preprocessed_dwi", "mask_fraction", "min")].limit == neuro.mask_fraction_min
     assert by_key[("neuro/preprocessed_dwi", "mask_fraction", "max")].limit == neuro.mask_fraction_max
-    assert by_key[("cortex/trained_column", "accuracy_margin_mean", "min")].limit == TRAINING_MIN_MARGIN
+    assert by_key[("cortex/trained_column", "accuracy_margin_min", "min")].limit == DIGIT_MIN_MARGIN
     # The neuro keys are the QC fields preprocessed_dwi records as metadata.
     neuro_keys = {t.metadata_key for t in DEFAULT_THRESHOLDS if t.asset_key == "neuro/preprocessed_dwi"}
     assert neuro_keys <= set(QC_FIELDS)

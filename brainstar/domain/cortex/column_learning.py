@@ -84,10 +84,11 @@ class TaskColumn:
     pixel_of: np.ndarray  # (n_relay,) pixel driving each relay cell
 
 
-def build_task_column(task: DigitTask, seed: int) -> TaskColumn:
-    """PD14 column + thalamus + teacher, thalamocortical synapses plastic, warmed up 200 ms."""
+def build_task_column(task: DigitTask, seed: int, network: ColumnNetwork | None = None) -> TaskColumn:
+    """PD14 column (``network``, or a new one for ``seed``) + thalamus + teacher, thalamocortical
+    synapses plastic, warmed up 200 ms."""
     config = ColumnConfig(n_scaling=task.n_scaling, k_scaling=task.k_scaling, seed=seed, warmup_ms=0.0)
-    network = build_network(config)
+    network = build_network(config) if network is None else network
     network = sources.add_thalamus(
         network, config, seed, n_neurons=task.relay_cells, k_scaling=task.thalamic_k_scaling
     )
@@ -233,12 +234,13 @@ def pixel_baseline(images: np.ndarray, labels: np.ndarray, parts: Split) -> floa
     return float(model.score(images[parts.test], labels[parts.test]))
 
 
-def run_seed(seed: int, task: DigitTask | None = None) -> SeedResult:
-    """Train one seed's column, then score it, its plasticity-off twin and the pixel baseline."""
+def run_seed(seed: int, task: DigitTask | None = None, network: ColumnNetwork | None = None) -> SeedResult:
+    """Train one seed's column (``network``, or a new one), then score it, its plasticity-off twin
+    and the pixel baseline."""
     task = task or DigitTask()
     images, labels = load_digit_images()
     parts = split(len(labels), task, seed)
-    column = build_task_column(task, seed)
+    column = build_task_column(task, seed, network)
     control = copy.deepcopy(column)  # same weights, never trained
     before = column.simulator.plastic_weights
     order = np.random.default_rng(seed + 1).permutation(np.tile(parts.train, task.epochs))
@@ -292,13 +294,33 @@ def task_for(column: ColumnConfig, base: DigitTask | None = None) -> DigitTask:
     )
 
 
+def sized(task: DigitTask, n_train: int, n_test: int) -> DigitTask:
+    """The task on fewer images (what a pipeline run affords): a third of the training images
+    assign the readout cells, a quarter as many validation images as test images, and the
+    learning curve at its two ends only."""
+    from dataclasses import replace
+
+    n_assign, n_validation = max(n_train // 3, N_CLASSES), max(n_test // 4, N_CLASSES)
+    available = load_digit_images()[1].size
+    if min(n_train, n_test) < N_CLASSES or n_train + n_test + n_validation > available:
+        raise ValueError(
+            f"{n_train} training + {n_test} test + {n_validation} validation images: each split needs "
+            f">= {N_CLASSES} and together at most the {available} digits"
+        )
+    return replace(
+        task, n_train=n_train, n_test=n_test, n_assign=n_assign, n_validation=n_validation, checkpoints=0
+    )
+
+
 HISTOGRAM_BINS = 20
 
 
-def evaluate(seeds: tuple[int, ...], task: DigitTask) -> tuple[dict, SeedResult]:
+def evaluate(
+    seeds: tuple[int, ...], task: DigitTask, network: ColumnNetwork | None = None
+) -> tuple[dict, SeedResult]:
     """Every seed trained and scored; the JSON-ready summary and the first seed's result (the
-    column that is kept)."""
-    results = [run_seed(seed, task) for seed in seeds]
+    column that is kept: ``network`` trained, when given; the other seeds build their own)."""
+    results = [run_seed(seed, task, network if i == 0 else None) for i, seed in enumerate(seeds)]
     first = results[0]
     w_max = first.column.network.plastic.table[0, 6]
     edges = np.linspace(0.0, 1.0, HISTOGRAM_BINS + 1)

@@ -29,8 +29,8 @@ asset checks and the HTML report show the same numbers. Tolerances and their sou
   averages >= 75 % of s_max and ranks in the top 0.1 % of all excitatory synapses, while the mean
   of the others ends within 50 % of its initial value;
 - neuromodulators: each measured effect moves in its documented direction (``neuromodulation``);
-- training: trained held-out accuracy beats the plasticity-off control on every seed, by a mean
-  margin of at least 5 percentage points.
+- digits learned in the column (``column_learning``): on at least three seeds, held-out accuracy
+  of the fixed readout >= 0.85 and >= 20 points above the same column with plasticity off.
 """
 
 from __future__ import annotations
@@ -56,7 +56,11 @@ BI_POO_WINDOW_MS = 20.0
 REWARD_TIME_MEAN_FRACTION = 0.75
 REWARD_RANK_FRACTION = 0.001
 OTHERS_REL_TOL = 0.5
-TRAINING_MIN_MARGIN = 0.05
+# The digit task learned in the column (issue floor): held-out accuracy of the fixed readout on
+# every seed, its margin over the same column with plasticity off, and how many seeds it takes.
+DIGIT_MIN_ACCURACY = 0.85
+DIGIT_MIN_MARGIN = 0.20
+DIGIT_MIN_SEEDS = 3
 
 
 @dataclass(frozen=True)
@@ -266,14 +270,32 @@ def neuromodulator_gate(effects: dict[str, dict[str, Any]]) -> Gate:
     )
 
 
-def training_gate(trained: list[float], control: list[float]) -> Gate:
-    diff = np.asarray(trained) - np.asarray(control)
-    passed = bool(np.all(diff > 0) and diff.mean() >= TRAINING_MIN_MARGIN)
+def digit_task_gate(training: dict[str, Any]) -> Gate:
+    """Digits learned by the column's own synapses, read out by the fixed (Diehl & Cook) rule:
+    on at least three seeds, every seed's held-out accuracy and its margin over the untrained
+    twin reach the floors. The pixel logistic regression is reported, not judged."""
+    trained = np.asarray(training["trained_accuracy"], dtype=float)
+    control = np.asarray(training["control_accuracy"], dtype=float)
+    margin = trained - control
+    short = []
+    if trained.size < DIGIT_MIN_SEEDS:
+        short.append(f"{trained.size} seed(s), the gate needs {DIGIT_MIN_SEEDS}")
+    short += [
+        f"seed {seed}: {a:.3f} (off {c:.3f})"
+        for seed, a, c in zip(training["seeds"], trained, control, strict=True)
+        if a < DIGIT_MIN_ACCURACY or a - c < DIGIT_MIN_MARGIN
+    ]
     return Gate(
-        "training_margin",
-        passed,
-        {"trained": trained, "control": control, "mean_margin": round(float(diff.mean()), 4)},
-        {"min_mean_margin": TRAINING_MIN_MARGIN},
-        "trained > control on every seed and mean margin >= 5 points",
-        f"margin per seed {np.round(diff, 3).tolist()}",
+        "digits_learned",
+        not short,
+        {
+            "trained": np.round(trained, 3).tolist(),
+            "plasticity_off": np.round(control, 3).tolist(),
+            "pixels_logistic": np.round(training["pixel_accuracy"], 3).tolist(),
+            "scale": training["scale"],
+        },
+        {"min_accuracy": DIGIT_MIN_ACCURACY, "min_margin": DIGIT_MIN_MARGIN, "min_seeds": DIGIT_MIN_SEEDS},
+        f"held-out accuracy >= {DIGIT_MIN_ACCURACY} and >= {DIGIT_MIN_MARGIN:.0%} over plasticity off, "
+        f"every seed, >= {DIGIT_MIN_SEEDS} seeds",
+        "; ".join(short) or f"margin per seed {np.round(margin, 3).tolist()}",
     )

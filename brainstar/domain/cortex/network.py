@@ -78,6 +78,14 @@ class ColumnNetwork:
     def n_synapses(self) -> int:
         return int(self.targets.size)
 
+    @property
+    def column_populations(self) -> tuple[str, ...]:
+        """The column's own populations, without the spike sources (thalamus, teacher)."""
+        first_source = self.n_neurons - self.n_sources
+        return tuple(
+            p for p, start in zip(self.populations, self.offsets, strict=False) if start < first_source
+        )
+
     def population_of(self) -> np.ndarray:
         """(N,) population index of every neuron."""
         return np.repeat(np.arange(len(self.populations)), np.diff(self.offsets))

@@ -143,25 +143,6 @@ def digit_learning_curves(training: dict[str, Any]):
     return fig
 
 
-def learning_curves(reward_rates: list[list[float]], trained: list[float], control: list[float]):
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
-    for seed, curve in enumerate(reward_rates):
-        left.plot(np.arange(1, len(curve) + 1), curve, "o-", label=f"seed {seed}")
-    left.axhline(0.1, color="k", ls=":", label="chance")
-    left.set_xlabel("epoch")
-    left.set_ylabel("rewarded decisions")
-    left.legend(fontsize=8)
-    x = np.arange(len(trained))
-    right.bar(x - 0.2, trained, 0.4, label="DA-STDP trained")
-    right.bar(x + 0.2, control, 0.4, label="plasticity off")
-    right.set_xticks(x, [f"seed {i}" for i in x])
-    right.set_ylabel("held-out accuracy")
-    right.legend(fontsize=8)
-    return fig
-
-
 def weight_distributions(training: dict[str, Any]):
     """Thalamocortical weights before and after learning (first seed), as fractions of w_max."""
     import matplotlib.pyplot as plt

@@ -67,12 +67,27 @@ def summarize_run(
         },
         "n_neurons": network.n_neurons,
         "n_synapses": network.n_synapses,
-        "populations": metrics.summarize(spikes),
+        "populations": metrics.summarize(column_spikes(spikes, network)),
         "plasticity": spikes.learned or {},
         "build_wall_seconds": build_seconds,
         "sim_wall_seconds": spikes.wall_seconds,
         "real_time_factor": spikes.wall_seconds / ((config.t_sim_ms + config.warmup_ms) * 1e-3),
     }
+
+
+def column_spikes(spikes: SpikeData, network: ColumnNetwork) -> SpikeData:
+    """The spikes of the column's own populations: sources (thalamus, a trained column's
+    teacher) are its inputs, not its activity."""
+    n_populations = len(network.column_populations)
+    offsets = spikes.offsets[: n_populations + 1]
+    keep = spikes.senders < offsets[-1]
+    return replace(
+        spikes,
+        times_ms=spikes.times_ms[keep],
+        senders=spikes.senders[keep],
+        offsets=offsets,
+        populations=spikes.populations[:n_populations],
+    )
 
 
 def simulate(
