@@ -13,6 +13,18 @@ from Dagster's API reference; the alternatives are no more public and read less 
 custom logger receives ``logging.LogRecord`` objects whose Dagster event sits in an
 undocumented record attribute (and a job's loggers are fixed by its Definitions), and polling
 ``get_records_for_run`` from a second thread lags behind the steps.
+
+A failed blocking check stops its asset's children across batches too. Dagster skips them
+only inside the run that evaluated the check, so a child in a later batch (another
+partitions definition) would run on data its parent's gate rejected; here it is not
+launched and its row names the check and why it failed. The failure is taken from the
+evaluation event of the run that materialized the parent, as the listener received it, not
+from the instance's latest check record: that query is not public API and cannot filter by
+partition without private classes, and after a run whose check did not evaluate it would
+answer with an older run's verdict. Which parents count is ``_parents``'s rule: the same
+partition, or the only one of an unpartitioned parent. An unpartitioned child of partitioned
+parents (the cohort table) runs on the partitions that exist, so one session's failed gate
+does not stop it for every session.
 """
 
 from __future__ import annotations
@@ -55,10 +67,15 @@ class _Root:
     """Why an asset partition is missing, or blocks its children: said once, where it happened."""
 
     label: str
-    problem: str  # "failed: <error>" | "failed blocking check <names>"
+    what: str  # "failed" | "failed blocking check <names>" | "was not run": the skip line says this
+    why: str  # the error, each failed check's reason, or why Dagster did not run it
 
     def __str__(self) -> str:
-        return f"{self.label} {self.problem}"
+        return f"{self.headline}: {self.why}"
+
+    @property
+    def headline(self) -> str:
+        return f"{self.label} {self.what}"
 
 
 def batches_in_dependency_order(
@@ -101,12 +118,13 @@ def materialize_all(
     job = defs.resolve_implicit_global_asset_job_def()
     graph = defs.resolve_asset_graph()
     outcomes: list[AssetOutcome] = []
-    missing: set[Key] = set()  # (asset, partition) that did not materialize
+    # Every (asset, partition) that blocks its children, whether it did not materialize or a
+    # blocking check of it failed, and the root cause to name in the children's rows.
     roots: dict[Key, _Root] = {}
     for partitions_def, keys in batches_in_dependency_order(defs):
         partitions = [None] if partitions_def is None else partition_keys(partitions_def, instance)
         for partition in partitions:
-            runnable, skipped = _runnable(graph, keys, partition, missing, roots)
+            runnable, skipped = _runnable(graph, keys, partition, roots)
             batch = list(skipped)
             if runnable:
                 recorder = _RunRecorder(partition, notify)
@@ -123,12 +141,10 @@ def materialize_all(
                 )
                 batch.extend(recorder.outcomes(graph, runnable, roots))
             for outcome in batch:
-                key = (dg.AssetKey.from_user_string(outcome.asset), partition)
-                if outcome.status != "materialized":
-                    missing.add(key)
                 if outcome.status == "not run":
                     # The root's own line said why; the table repeats it.
-                    message = f"upstream {roots[key].label} failed"
+                    root = roots[(dg.AssetKey.from_user_string(outcome.asset), partition)]
+                    message = f"upstream {root.headline}"
                     notify(StepUpdate("skip", label(outcome.asset, partition), message=message))
             outcomes.extend(batch)
     return outcomes
@@ -152,11 +168,11 @@ def _parents(graph: Any, key: dg.AssetKey, partition: str | None) -> list[Key]:
 
 
 def _not_run(
-    graph: Any, key: dg.AssetKey, partition: str | None, blocked: set[Key], roots: dict[Key, _Root]
+    graph: Any, key: dg.AssetKey, partition: str | None, roots: dict[Key, _Root]
 ) -> AssetOutcome | None:
-    """A "not run" outcome naming the root failure, when a parent in ``blocked`` stops ``key``."""
+    """A "not run" outcome naming the root failure, when a parent in ``roots`` stops ``key``."""
     for parent in _parents(graph, key, partition):
-        if parent in blocked and parent in roots:
+        if parent in roots:
             roots[(key, partition)] = roots[parent]
             return AssetOutcome(key.to_user_string(), partition, "not run", f"upstream {roots[parent]}")
     return None
@@ -166,20 +182,19 @@ def _runnable(
     graph: Any,  # the resolved asset graph (its class is not public API)
     keys: list[dg.AssetKey],
     partition: str | None,
-    missing: set[Key],
     roots: dict[Key, _Root],
 ) -> tuple[list[dg.AssetKey], list[AssetOutcome]]:
-    """Keys whose same-partition parents all materialized, and a "not run" outcome for the rest.
+    """Keys whose parents all materialized and passed their blocking checks, and a "not run"
+    outcome for the rest (``_not_run`` adds each to ``roots``, so its own children follow).
 
     Running a stage whose input is missing would only fail again with a less useful error.
     """
-    runnable, skipped, blocked = [], [], set(missing)
+    runnable, skipped = [], []
     for key in keys:
-        outcome = _not_run(graph, key, partition, blocked, roots)
+        outcome = _not_run(graph, key, partition, roots)
         if outcome is None:
             runnable.append(key)
         else:
-            blocked.add((key, partition))
             skipped.append(outcome)
     return runnable, skipped
 
@@ -290,6 +305,26 @@ class _RunRecorder:
                 failed.append(check.name)
         return passed, failed
 
+    def _blocking_failures(self, graph: Any, asset: dg.AssetKey) -> dict[str, str]:
+        """Each blocking check of ``asset`` that failed in this run, and why.
+
+        Why is the result's own description (the checks say there what they found), else the
+        check's description, else the error of a check that raised.
+        """
+        failures: dict[str, str] = {}
+        for step, checks in self.check_steps.items():
+            evaluations = {e.check_name: e for e in self.evaluations.get(step, ()) if e.asset_key == asset}
+            for check in checks:
+                if check.asset_key != asset:
+                    continue
+                spec = graph.get_check_spec(check)
+                evaluation = evaluations.get(check.name)
+                if evaluation is None and step in self.errors and spec.blocking:
+                    failures[check.name] = self.errors[step]
+                elif evaluation is not None and _blocks(evaluation):
+                    failures[check.name] = evaluation.description or spec.description or "no reason given"
+        return failures
+
     def outcomes(self, graph: Any, keys: list[dg.AssetKey], roots: dict[Key, _Root]) -> list[AssetOutcome]:
         """One outcome per key of the run, in order, recording in ``roots`` what blocks children."""
         steps = {asset: step for step, asset in self.asset_steps.items()}
@@ -301,12 +336,14 @@ class _RunRecorder:
                 p, f = self._check_names(check_step, key)
                 passed += p
                 failed += f
-                blocking = [check for check in f if not check.endswith(" (warn)")]
-                if blocking:
-                    roots.setdefault(
-                        (key, self.partition),
-                        _Root(label(key, self.partition), f"failed blocking check {', '.join(blocking)}"),
-                    )
+            blocking = self._blocking_failures(graph, key)
+            if blocking:
+                names = ", ".join(blocking)
+                what = f"failed blocking check{'s' if len(blocking) > 1 else ''} {names}"
+                why = "; ".join(
+                    f"{name}: {reason}" if len(blocking) > 1 else reason for name, reason in blocking.items()
+                )
+                roots[(key, self.partition)] = _Root(label(key, self.partition), what, why)
             seconds = self.seconds.get(step)
             checks = {"checks_passed": tuple(passed), "checks_failed": tuple(failed)}
             if key in self.paths:
@@ -315,23 +352,28 @@ class _RunRecorder:
                 )
                 continue
             if step in self.errors:
-                roots[(key, self.partition)] = _Root(
-                    label(key, self.partition), f"failed: {self.errors[step]}"
-                )
+                roots[(key, self.partition)] = _Root(label(key, self.partition), "failed", self.errors[step])
                 outcomes.append(
                     AssetOutcome(name, self.partition, "failed", self.errors[step], seconds, **checks)
                 )
                 continue
             # Dagster did not execute it: an upstream step of this run failed, or a blocking check.
-            outcome = _not_run(graph, key, self.partition, set(roots), roots)
+            outcome = _not_run(graph, key, self.partition, roots)
             if outcome is None:
                 reason = (
                     f"the run failed: {self.run_error}" if self.run_error else "Dagster did not execute it"
                 )
-                roots[(key, self.partition)] = _Root(label(key, self.partition), f"was not run: {reason}")
+                roots[(key, self.partition)] = _Root(label(key, self.partition), "was not run", reason)
                 outcome = AssetOutcome(name, self.partition, "not run", reason)
             outcomes.append(outcome)
         return outcomes
+
+
+def _blocks(evaluation: dg.AssetCheckEvaluation) -> bool:
+    # Dagster holds back the children of a blocking check only when it fails at ERROR severity.
+    return (
+        not evaluation.passed and evaluation.blocking and evaluation.severity == dg.AssetCheckSeverity.ERROR
+    )
 
 
 def output_path(asset: dg.AssetKey, partition: str | None, metadata: Any) -> str:

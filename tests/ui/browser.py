@@ -86,3 +86,20 @@ class UiDriver:
 
     def wait_for_text(self, text: str, timeout: float = 60.0, reload_every: float | None = None) -> None:
         self.wait_until(lambda: text in self.text(), f"text {text!r}", timeout, reload_every)
+
+    def wait_for_image(self, alt: str, timeout: float = 30.0) -> int:
+        """Wait until the visible image with this alt text has loaded; its natural width in pixels.
+
+        A broken or refused ``src`` leaves ``naturalWidth`` at 0 once ``complete``: the <img>
+        element is there, the figure is not.
+        """
+        image = self.page.locator(f'img[alt="{alt}"]').filter(visible=True).first
+        width = 0
+
+        def loaded() -> bool:
+            nonlocal width
+            width = image.evaluate("img => (img.complete ? img.naturalWidth : 0)", timeout=1000)
+            return width > 0
+
+        self.wait_until(loaded, f"image {alt!r} to load", timeout)
+        return width

@@ -2,20 +2,26 @@
 
 Steps: the asset graph shows every domain's group; turning on the sessions sensor adds
 the demo sessions as partitions; one session is materialized from the UI and its run
-succeeds; the asset page shows check results and QC metadata. Screenshots of every step
-go to test-artifacts/ui/.
+succeeds; the asset page shows check results and QC metadata; a session's partition page
+shows its key figure; a failed check shows why it failed; an astro model shows its key
+figure. Each figure must have loaded in the browser (natural width above 0), not only be
+named on the page. Screenshots of every step go to test-artifacts/ui/, which CI keeps.
 """
 
 import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from brainstar.cli.local_dagster import dagster_server
+from brainstar.demo.astro.surveys import write_astro_surveys
 from platform_assets.definitions import defs
+from tests.astro.conftest import SMALL as SMALL_ASTRO_SURVEYS
 from tests.conftest import REPO_ROOT, VENV_BIN, subprocess_env
 from tests.ui.browser import CHROMIUM, CHROMIUM_ARGS, UiDriver
 
@@ -23,6 +29,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.ui]
 
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "ui"
 DEMO_SESSION = "sub-01_ses-01"
+# A copy of the demo session with b-vectors 10 % too long: raw_session materializes and its
+# blocking header check fails, so the session stops there (seconds, not a preprocessing run).
+FAILING_SESSION = "sub-04_ses-01"
+CHECK_REASON = "b-vectors deviate from unit length by up to 0.100"
+# The astro model whose figure a step opens, with everything upstream of it.
+FIGURE_ASSETS = "*astro/sed_model"
 
 
 def groups_in_definitions() -> list[str]:
@@ -31,7 +43,8 @@ def groups_in_definitions() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def dagster_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def ui_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The instance and the folders every process of these tests shares, with the data landed."""
     root = tmp_path_factory.mktemp("ui")
     env = {
         "DAGSTER_HOME": str(root / "dagster_home"),
@@ -49,17 +62,84 @@ def dagster_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         capture_output=True,
         timeout=300,
     )
-    # One good session and the broken one keep the sensor's runs light; DICOM is tested elsewhere.
-    shutil.rmtree(root / "landing" / "neuro" / "sub-02")
+    sessions = root / "landing" / "neuro"
+    # One good session, the broken one and the one failing its check keep the sensor's runs
+    # light; DICOM is tested elsewhere.
+    shutil.rmtree(sessions / "sub-02")
+    write_session_failing_its_header_check(sessions / "sub-01", sessions / FAILING_SESSION.split("_")[0])
+    # The small surveys of the astro tests: the full demo is ~400 MB and a minute to write.
+    write_astro_surveys(root / "landing", seed=3, sizes=SMALL_ASTRO_SURVEYS)
+    return env
+
+
+def write_session_failing_its_header_check(good: Path, target: Path) -> None:
+    shutil.copytree(good, target)
+    for bvec in target.glob("*/dwi.bvec"):
+        np.savetxt(bvec, np.loadtxt(bvec) * 1.1, fmt="%.6f")
+
+
+@dataclass(frozen=True)
+class FigureAssets:
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def wait(self, timeout: float = 900) -> None:
+        """Until the materialization ends; fails the test with the log's tail if it failed."""
+        try:
+            returncode = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"{FIGURE_ASSETS} still materializing after {timeout:.0f} s; log {self.log_path}")
+        if returncode != 0:
+            tail = self.log_path.read_text(errors="replace")[-3000:]
+            pytest.fail(f"materializing {FIGURE_ASSETS} failed ({returncode}); log {self.log_path}:\n{tail}")
+
+
+@pytest.fixture(scope="module")
+def figure_assets(ui_env: dict[str, str], dagster_dev: str) -> Iterator[FigureAssets]:
+    """``dagster asset materialize`` of an astro model and its inputs, as users run it.
+
+    On the small surveys that takes 3.5 minutes alone on two busy cores and about 5 beside
+    the neuro runs (ingesting the Kepler light curves most of it), so it starts with the
+    first test and runs while the neuro steps wait on the sensor's runs.
+
+    Not before ``dagster dev`` is up: two processes creating a new instance's SQLite storage
+    at once both stamp its schema ("more than one head"), and the server fails to start.
+    """
+    log_path = Path(ui_env["DAGSTER_HOME"]).parent / "figure_assets.log"
+    command = [str(VENV_BIN / "dagster"), "asset", "materialize", "-m", "platform_assets.definitions"]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [*command, "--select", FIGURE_ASSETS],
+            env=subprocess_env(ui_env),
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield FigureAssets(process, log_path)
+        finally:
+            if process.poll() is None:  # the tests stopped early
+                process.terminate()
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:  # Dagster waits for the running step to end
+                    process.kill()
+                    process.wait()
+
+
+@pytest.fixture(scope="module")
+def dagster_dev(ui_env: dict[str, str]) -> Iterator[str]:
+    root = Path(ui_env["DAGSTER_HOME"]).parent
     command = [str(VENV_BIN / "dagster"), "dev", "-w", "workspace.yaml"]
     with dagster_server(
-        command, env=subprocess_env(env), log_path=root / "dagster_dev.log", timeout=180
+        command, env=subprocess_env(ui_env), log_path=root / "dagster_dev.log", timeout=180
     ) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
-def ui(dagster_dev: str) -> Iterator[UiDriver]:
+def ui(dagster_dev: str, figure_assets: FigureAssets) -> Iterator[UiDriver]:
+    # figure_assets is asked for here only to start it with the first test.
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (.ci/run does)")
     from playwright.sync_api import sync_playwright
@@ -170,3 +250,47 @@ def test_5_neuro_lineage_shows_each_stage_and_its_checks(ui: UiDriver) -> None:
     ui.page.get_by_text("Hide navigation").click()  # the graph gets the whole width
     ui.page.wait_for_timeout(1000)
     ui.shot("neuro_lineage")
+
+
+def show_key_figure(ui: UiDriver) -> int:
+    """Show the current page's ``key_figure`` and wait for it to load; its natural width in pixels.
+
+    Markdown metadata shows as a "[Show Markdown]" link in the metadata table; the figure
+    (a PNG data URI in the Markdown) renders in the dialog the link opens.
+    """
+    ui.wait_for_text("key_figure", timeout=60)
+    row = ui.page.locator("tr", has=ui.page.get_by_text("key_figure", exact=True)).first
+    row.get_by_text("Show Markdown").click()
+    width = ui.wait_for_image("key figure")
+    ui.page.wait_for_timeout(500)  # the dialog fades in: a screenshot at once shows it half clear
+    return width
+
+
+def test_6_neuro_partition_page_shows_the_session_key_figure(ui: UiDriver) -> None:
+    ui.open(f"/assets/neuro/preprocessed_dwi?view=partitions&partition={DEMO_SESSION}")
+    ui.wait_for_text("Latest materialization", timeout=120, reload_every=15)
+    assert show_key_figure(ui) > 0
+    ui.shot("neuro_partition_key_figure")
+
+
+def test_7_failed_check_shows_its_reason(ui: UiDriver) -> None:
+    def reason_in_history() -> bool:
+        # The URL keeps the check but not the tab; the latest execution may be another
+        # session's, and the history has a row per session with the result's description.
+        ui.open("/assets/neuro/raw_session?view=checks&checkDetail=headers_consistent")
+        ui.page.get_by_text("Execution history").click()
+        ui.page.get_by_text(CHECK_REASON).first.wait_for(state="visible", timeout=10_000)
+        return True
+
+    ui.wait_until(reason_in_history, f"{FAILING_SESSION}'s failed check in the history", timeout=300)
+    row = ui.page.locator("tr", has_text=CHECK_REASON).first
+    assert row.get_by_text(CHECK_REASON).is_visible()
+    assert "Failed" in row.inner_text() and FAILING_SESSION in row.inner_text()
+    ui.shot("failed_check_reason")
+
+
+def test_8_astro_model_page_shows_its_key_figure(ui: UiDriver, figure_assets: FigureAssets) -> None:
+    figure_assets.wait()
+    ui.open("/assets/astro/sed_model")
+    assert show_key_figure(ui) > 0
+    ui.shot("astro_model_key_figure")
