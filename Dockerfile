@@ -46,9 +46,11 @@ COPY brainstar ./brainstar
 COPY platform_assets ./platform_assets
 COPY resources ./resources
 COPY sensors ./sensors
-COPY workspace.yaml dagster.yaml ./
-# Deployment profiles, instance templates and applied step requests, and the spec pipelines:
-# read at run time from the paths the two variables above name.
+COPY workspace.yaml ./
+# Deployment profiles, instance templates (deploy/production/dagster.yaml for a DAGSTER_HOME
+# without the chart's) and applied step requests, and the spec pipelines: read at run time from
+# the paths the two variables above name. The top-level dagster.yaml is the local instance of a
+# checkout and stays out of the image.
 COPY deploy ./deploy
 COPY pipelines ./pipelines
 # warm-kernels compiles the numba kernels into NUMBA_CACHE_DIR, so no run or step pod pays the

@@ -2,7 +2,9 @@
 
 ``DAGSTER_HOME`` names it (``./.dagster_home`` when unset, as the Makefile does), and a home
 without a ``dagster.yaml`` gets the one the BRAINSTAR_ENV profile names (the local SQLite
-configuration with run queue and run monitoring when unset or dev).
+configuration with run queue and run monitoring when unset or dev). Plain ``dagster`` commands
+run from the repository root without ``DAGSTER_HOME`` reach the same ``./.dagster_home``
+through the top-level ``dagster.yaml``, whose storage paths name it.
 Creating a fresh SQLite instance is not safe to do twice at once: two first commands raced
 to ``table runs already exists`` or a doubly stamped schema. The first one therefore takes an
 exclusive lock on the home, creates the storage and leaves a marker; every later command sees

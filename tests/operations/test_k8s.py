@@ -188,7 +188,7 @@ def test_helm_values_launcher_monitoring_and_code_location(values: dict[str, Any
 
 def test_helm_values_match_the_production_instance(values: dict[str, Any]) -> None:
     """The chart renders its own dagster.yaml; it must not drift from the repository's."""
-    instance = yaml.safe_load((REPO_ROOT / "dagster.yaml").read_text())
+    instance = yaml.safe_load((REPO_ROOT / "deploy" / "production" / "dagster.yaml").read_text())
     concurrency = values["concurrency"]
     assert concurrency["enabled"] is True
     assert concurrency["runs"]["maxConcurrentRuns"] == instance["concurrency"]["runs"]["max_concurrent_runs"]
@@ -221,7 +221,7 @@ def test_dockerfile_installs_torch_before_the_package() -> None:
     dockerfile = (REPO_ROOT / "Dockerfile").read_text()
     assert dockerfile.startswith("#") and "FROM python:3.11-slim" in dockerfile
     torch_at = dockerfile.index("torch==2.13.0\n")
-    package_at = dockerfile.index("pip install -c constraints.txt .")
+    package_at = dockerfile.index('pip install -c constraints.txt ".${EXTRAS}"')
     assert torch_at < package_at
     assert "platform_assets.definitions" in dockerfile
 
