@@ -12,6 +12,7 @@ import dagster as dg
 import numpy as np
 
 from brainstar.core import pools
+from brainstar.core.figures import png_data_uri
 from brainstar.domain.cortex import params
 from platform_assets.cortex import layout
 from platform_assets.cortex.run_config import ColumnSettings, config_payload, read_config
@@ -99,7 +100,7 @@ def column_network(warehouse: Warehouse) -> dg.MaterializeResult:
 )
 @record_resource_usage
 def trained_column(warehouse: Warehouse) -> dg.MaterializeResult:
-    from brainstar.domain.cortex import column_learning, network, validation
+    from brainstar.domain.cortex import column_learning, network, report, validation
 
     stored = read_config(warehouse)
     untrained = network.load_network(str(layout.NETWORK.path(warehouse)), stored.column)
@@ -117,9 +118,11 @@ def trained_column(warehouse: Warehouse) -> dg.MaterializeResult:
     plast = validation.plasticity_suite(stored.column, distal_reward_seconds=stored.distal_reward_seconds)
     warehouse.write_json(layout.PLASTICITY.path(warehouse), plast)
     margins = np.asarray(summary["margin"])
+    curves = report.metadata_png(report.digit_learning_curves(summary))
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(target)),
+            "key_figure": dg.MetadataValue.md(f"![key figure]({png_data_uri(curves)})"),
             "digits": markdown_table(
                 ["seed", "trained", "plasticity off", "pixels (logistic)"],
                 [
@@ -211,7 +214,7 @@ def column_activity(warehouse: Warehouse, torch_device: TorchDevice) -> dg.Mater
 )
 @record_resource_usage
 def validation_report(warehouse: Warehouse) -> dg.MaterializeResult:
-    from brainstar.domain.cortex import validation
+    from brainstar.domain.cortex import report, validation
 
     activity = layout.ACTIVITY.read_json(warehouse)
     plast = layout.PLASTICITY.read_json(warehouse)
@@ -230,9 +233,14 @@ def validation_report(warehouse: Warehouse) -> dg.MaterializeResult:
     target = layout.REPORT.path(warehouse)
     with warehouse.atomic_path(target) as tmp:
         tmp.write_text(page)
+    pops = list(activity["populations"])
+    rates = report.metadata_png(
+        report.rates_vs_reference(pops, [activity["populations"][p]["rate_hz"] for p in pops], reference)
+    )
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(target)),
+            "key_figure": dg.MetadataValue.md(f"![key figure]({png_data_uri(rates)})"),
             "gates_passed": sum(g.passed for g in gate_list),
             "gates_total": len(gate_list),
             "failed_gates": dg.MetadataValue.json([g.name for g in gate_list if not g.passed]),

@@ -23,6 +23,18 @@ def _figure_html(fig: Any, caption: str) -> str:
     return f"<figure>{image}<figcaption>{html.escape(caption)}</figcaption></figure>"
 
 
+def metadata_png(fig: Any) -> bytes:
+    """``fig`` as the small palette PNG an asset's metadata embeds (``brainstar.core.figures``)."""
+    import matplotlib.pyplot as plt
+
+    from brainstar.core.figures import figure_png
+
+    try:
+        return figure_png(fig)
+    finally:
+        plt.close(fig)
+
+
 def raster(
     times_ms: np.ndarray, senders: np.ndarray, offsets: np.ndarray, pops: list[str], window_ms: float = 200.0
 ):
