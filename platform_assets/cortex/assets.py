@@ -99,7 +99,7 @@ def column_network(warehouse: Warehouse) -> dg.MaterializeResult:
     ),
 )
 @record_resource_usage
-def trained_column(warehouse: Warehouse) -> dg.MaterializeResult:
+def trained_column(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     from brainstar.domain.cortex import column_learning, network, report, validation
 
     stored = read_config(warehouse)
@@ -110,7 +110,7 @@ def trained_column(warehouse: Warehouse) -> dg.MaterializeResult:
             column_learning.DigitTask(), stored.digit_train_images, stored.digit_test_images
         ),
     )
-    summary, kept = column_learning.evaluate(stored.training_seeds, task, untrained)
+    summary, kept = column_learning.evaluate(stored.training_seeds, task, untrained, context.log.info)
     target = layout.TRAINED.path(warehouse)
     with warehouse.atomic_path(target) as tmp:
         network.save_network(str(tmp), kept.column.network, plastic_weights=kept.weights_after)

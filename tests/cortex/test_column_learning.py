@@ -59,7 +59,9 @@ def test_readout_runs_on_a_frozen_copy_and_leaves_the_column_alone(column) -> No
 
 
 def test_training_moves_weights_keeps_each_cells_total_and_the_control_learns_nothing() -> None:
-    trained = learning.run_seed(1, TINY)
+    messages: list[str] = []
+    trained = learning.run_seed(1, TINY, progress=messages.append)
+    assert messages == ["seed 1: scoring the trained column and its plasticity-off twin"]  # < 50 images
     plastic = trained.column.network.plastic
     assert not np.allclose(trained.weights_after, trained.weights_before)
     totals = [

@@ -17,6 +17,7 @@ logistic regression on the pixels is reported beside them as what a linear model
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -29,6 +30,7 @@ from brainstar.domain.cortex.plastic_network import PlasticProjection, make_plas
 from brainstar.domain.cortex.synapse_rules import StdpSynapseParams
 
 N_CLASSES = 10
+PROGRESS_EVERY = 50  # images between progress messages
 N_PIXELS = 64
 TEACHER = "TEACH"
 READOUT = "L4E"
@@ -234,9 +236,15 @@ def pixel_baseline(images: np.ndarray, labels: np.ndarray, parts: Split) -> floa
     return float(model.score(images[parts.test], labels[parts.test]))
 
 
-def run_seed(seed: int, task: DigitTask | None = None, network: ColumnNetwork | None = None) -> SeedResult:
+def run_seed(
+    seed: int,
+    task: DigitTask | None = None,
+    network: ColumnNetwork | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> SeedResult:
     """Train one seed's column (``network``, or a new one), then score it, its plasticity-off twin
-    and the pixel baseline."""
+    and the pixel baseline; ``progress`` hears how far it got every 50 images."""
+    say = progress or (lambda _: None)
     task = task or DigitTask()
     images, labels = load_digit_images()
     parts = split(len(labels), task, seed)
@@ -251,12 +259,15 @@ def run_seed(seed: int, task: DigitTask | None = None, network: ColumnNetwork | 
         present(column, images[index], task, label=int(labels[index]))
         if task.normalize:
             rescale_incoming(column, totals)
+        if seen % PROGRESS_EVERY == 0:
+            say(f"seed {seed}: {seen}/{len(order)} images learned")
         if seen in marks:
             curve.append(
                 (seen, readout_accuracy(column, images, labels, parts.assign, parts.validation, task))
             )
     if column.simulator.history_misses:
         raise RuntimeError(f"{column.simulator.history_misses} plastic updates lost post spikes")
+    say(f"seed {seed}: scoring the trained column and its plasticity-off twin")
     accuracy = readout_accuracy(column, images, labels, parts.assign, parts.test, task)
     curve.append((len(order), readout_accuracy(column, images, labels, parts.assign, parts.validation, task)))
     return SeedResult(
@@ -316,11 +327,14 @@ HISTOGRAM_BINS = 20
 
 
 def evaluate(
-    seeds: tuple[int, ...], task: DigitTask, network: ColumnNetwork | None = None
+    seeds: tuple[int, ...],
+    task: DigitTask,
+    network: ColumnNetwork | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[dict, SeedResult]:
     """Every seed trained and scored; the JSON-ready summary and the first seed's result (the
     column that is kept: ``network`` trained, when given; the other seeds build their own)."""
-    results = [run_seed(seed, task, network if i == 0 else None) for i, seed in enumerate(seeds)]
+    results = [run_seed(seed, task, network if i == 0 else None, progress) for i, seed in enumerate(seeds)]
     first = results[0]
     w_max = first.column.network.plastic.table[0, 6]
     edges = np.linspace(0.0, 1.0, HISTOGRAM_BINS + 1)
