@@ -36,11 +36,12 @@ asset checks and the HTML report show the same numbers. Tolerances and their sou
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from brainstar.core.gates import Gate
 
 # Not "data/": the root .gitignore ignores every folder of that name.
 DATA_DIR = Path(__file__).resolve().parent / "reference_data"
@@ -61,16 +62,6 @@ OTHERS_REL_TOL = 0.5
 DIGIT_MIN_ACCURACY = 0.85
 DIGIT_MIN_MARGIN = 0.20
 DIGIT_MIN_SEEDS = 3
-
-
-@dataclass(frozen=True)
-class Gate:
-    name: str
-    passed: bool
-    measured: Any
-    reference: Any
-    tolerance: str
-    detail: str
 
 
 def find_reference(

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from brainstar.domain.regions.gates import Gate
+from brainstar.core.gates import Gate
 
 NUCLEI: tuple[str, ...] = ("D1", "D2", "STN", "GPe", "GPi")
 _D1, _D2, _STN, _GPE, _GPI = range(len(NUCLEI))

@@ -90,7 +90,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from brainstar.domain.regions.gates import Gate
+from brainstar.core.gates import Gate
 
 # --- 1. Theta-gamma network -------------------------------------------------------------------
 

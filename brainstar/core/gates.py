@@ -1,8 +1,5 @@
-"""The gate record every region's validation returns.
-
-The same fields as the column's ``brainstar.domain.cortex.gates.Gate`` (the checks and reports
-read them alike), defined here because the domains do not import each other.
-"""
+"""The gate record every domain's validation returns: what was measured against what, and why
+it passed or failed. The checks and reports read these fields alike, whichever model made them."""
 
 from __future__ import annotations
 
