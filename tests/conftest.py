@@ -162,7 +162,8 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
         cwd=root,
         capture_output=True,
         text=True,
-        timeout=900,
+        # make run takes about 6 min on two quiet cores; the suite's own load can double it.
+        timeout=1800,
     )
     assert result.returncode == 0, f"brainstar run failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     return DemoRun(run.root, run.landing, run.warehouse, run.dagster_home, result.stdout)

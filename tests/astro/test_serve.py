@@ -208,9 +208,10 @@ def _photometry_rows(landing: Path, n: int) -> list[dict[str, Any]]:
 
 def _assert_same(batched: Any, single: Any, where: str = "") -> None:
     """Equal, floats to float32 rounding: the nets sum in another order for another batch size
-    (measured: Teff within 6e-8 relative)."""
+    (measured: Teff within 6e-8 relative; an uncertainty, a spread of predictions several times
+    larger than itself, up to 2.1e-6)."""
     if isinstance(single, float) and isinstance(batched, float):
-        assert batched == pytest.approx(single, rel=1e-6), where
+        assert batched == pytest.approx(single, rel=1e-5), where
     elif isinstance(single, dict):
         assert isinstance(batched, dict) and batched.keys() == single.keys(), where
         for key in single:
