@@ -250,6 +250,7 @@ def test_plastic_column_matches_the_numba_engine_and_the_replay(loop: str) -> No
 
 
 @pytest.mark.slow
+@pytest.mark.isolated
 def test_history_read_ahead_matches_the_numba_engine() -> None:
     """STDP synapses whose post neurons fire more often than the history ring holds between two
     pre spikes: the same weights as the numba engine, no history read missed."""
