@@ -30,6 +30,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     BRAINSTAR_DEVICE=auto \
     BRAINSTAR_ENVIRONMENTS_FILE=/opt/brainstar/deploy/environments.yaml \
     BRAINSTAR_PIPELINES_DIR=/opt/brainstar/pipelines \
+    BRAINSTAR_MODULE_CATALOGUE=/opt/brainstar/catalogue/brain_modules.yaml \
     NUMBA_CACHE_DIR=/tmp/numba-cache
 
 WORKDIR /opt/brainstar
@@ -48,11 +49,12 @@ COPY resources ./resources
 COPY sensors ./sensors
 COPY workspace.yaml ./
 # Deployment profiles, instance templates (deploy/production/dagster.yaml for a DAGSTER_HOME
-# without the chart's) and applied step requests, and the spec pipelines: read at run time from
-# the paths the two variables above name. The top-level dagster.yaml is the local instance of a
-# checkout and stays out of the image.
+# without the chart's) and applied step requests, the spec pipelines and the module catalogue:
+# read at run time from the paths the variables above name. The top-level dagster.yaml is the
+# local instance of a checkout and stays out of the image.
 COPY deploy ./deploy
 COPY pipelines ./pipelines
+COPY catalogue ./catalogue
 # warm-kernels compiles the numba kernels into NUMBA_CACHE_DIR, so no run or step pod pays the
 # compile time (a node whose CPU differs from the build machine's recompiles, as without it).
 RUN pip install -c constraints.txt ".${EXTRAS}" \

@@ -8,6 +8,7 @@ shared: the resources every domain uses. Domain modules are imported, not their
 import dagster as dg
 
 from platform_assets.astro import definitions as astro
+from platform_assets.brain_modules import definitions as brain_modules
 from platform_assets.cortex import definitions as cortex
 from platform_assets.neuro import definitions as neuro
 from platform_assets.operations import definitions as operations
@@ -25,6 +26,7 @@ _PIPELINES = [
     neuro.defs,
     cortex.defs,
     astro.defs,
+    brain_modules.defs,
     operations.defs,
     # The pipelines declared as YAML specs (README, "Pipelines as specs"), in the specs group.
     load_pipeline_specs(),

@@ -9,6 +9,8 @@ import pytest
 
 from brainstar.cli.materialize_all import materialize_all
 from brainstar.demo.landing import DEMO_SESSIONS
+from brainstar.domain.brain_modules.catalogue import load_catalogue
+from platform_assets.brain_modules.definitions import CATALOGUE
 from tests.conftest import (
     REPO_ROOT,
     VENV_BIN,
@@ -57,7 +59,7 @@ def test_brainstar_run_materializes_everything_and_prints_the_table(demo_run: De
     rows = [
         line.split()[:3]
         for line in demo_run.stdout.splitlines()
-        if line.startswith(("neuro/", "cortex/", "astro/"))
+        if line.startswith(("neuro/", "cortex/", "astro/", "brain_modules/"))
     ]
     statuses = {(asset, partition): status for asset, partition, status in rows}
     assert statuses[("neuro/connectome", "sub-01_ses-01")] == "materialized"
@@ -80,6 +82,9 @@ def test_brainstar_run_materializes_everything_and_prints_the_table(demo_run: De
         for line in demo_run.stdout.splitlines()
     )
     assert statuses[("neuro/cohort_table", "-")] == "materialized"
+    # Every module of the catalogue passes its gates and is promoted.
+    for module in load_catalogue(CATALOGUE).names:
+        assert statuses[("brain_modules/promoted_module", module)] == "materialized"
     # The column does not learn the digits to its gate yet (README, "Cortex"): promotion stops there.
     promoted = ("cortex/promoted_column", "-")
     assert statuses[promoted] == "not"

@@ -27,6 +27,10 @@ EXPECTED_ASSETS = {
     # The pipelines declared as specs (pipelines/*/defs.yaml)
     "specs/astro_ingestion/sdss_spectra",
     "specs/neuro_inventory/raw_session",
+    *(
+        f"brain_modules/{name}"
+        for name in ("module_model", "module_simulation", "module_validation", "promoted_module")
+    ),
 }
 EXPECTED_CHECKS = {
     ("neuro/raw_session", "headers_consistent"),
@@ -56,6 +60,7 @@ EXPECTED_CHECKS = {
     ("specs/astro_ingestion/sdss_spectra", "n_bad_files_in_bounds"),
     ("specs/astro_ingestion/sdss_spectra", "n_rows_in_bounds"),
     ("specs/neuro_inventory/raw_session", "header_issues_in_bounds"),
+    ("brain_modules/module_validation", "module_gates_pass"),
 }
 EXPECTED_RESOURCES = {"landing_zone", "warehouse", "model_registry", "torch_device", "neuro_qc", "notifier"}
 EXPECTED_SENSORS = {
@@ -69,7 +74,7 @@ EXPECTED_SENSORS = {
     "failure_triage",
 }
 EXPECTED_SCHEDULES = {"workflow_schedule", "cleanup_schedule"}
-DOMAINS = {"neuro", "cortex", "astro", "operations", "specs"}
+DOMAINS = {"neuro", "cortex", "astro", "operations", "specs", "brain_modules"}
 
 
 def test_definitions_validate() -> None:

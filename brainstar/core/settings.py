@@ -19,6 +19,7 @@ SETTLE_SECONDS_VAR = "BRAINSTAR_SETTLE_SECONDS"
 UI_URL_VAR = "BRAINSTAR_UI_URL"
 NOTIFY_ON_SUCCESS_VAR = "BRAINSTAR_NOTIFY_ON_SUCCESS"
 WORKFLOW_CRON_VAR = "BRAINSTAR_WORKFLOW_CRON"
+MODULE_CATALOGUE_VAR = "BRAINSTAR_MODULE_CATALOGUE"
 
 DEFAULT_LANDING_DIR = "./data/landing"
 DEFAULT_WAREHOUSE_DIR = "./data/warehouse"
@@ -31,6 +32,16 @@ DEFAULT_WORKFLOW_CRON = "0 2 */3 * *"  # every third day at 02:00
 
 def _env_path(var: str, default: str) -> Path:
     return Path(os.environ.get(var) or default).expanduser().resolve()
+
+
+# The one default not relative to the working directory: the catalogue is part of the checkout
+# (an installed package, as in the image, names its copy through the variable).
+DEFAULT_MODULE_CATALOGUE = Path(__file__).resolve().parents[2] / "catalogue" / "brain_modules.yaml"
+
+
+def module_catalogue() -> Path:
+    configured = os.environ.get(MODULE_CATALOGUE_VAR)
+    return Path(configured).expanduser().resolve() if configured else DEFAULT_MODULE_CATALOGUE
 
 
 def landing_dir() -> Path:

@@ -14,12 +14,16 @@ from platform_assets.operations.run_tags import (
 )
 from resources import Warehouse
 
+# The brain modules are partitioned by catalogue entry, and one job holds one partitions
+# definition: they have a job of their own, outside the others.
+MODULES = dg.AssetSelection.groups("brain_modules")
+
 # Everything not partitioned by session: the cohort table, the cortical column and the
 # astro pipeline. Per-session work is driven by the sessions sensor and the rescan.
 workflow_job = dg.define_asset_job(
     name="brainstar_workflow",
     # Spec pipelines have their own jobs (and may be partitioned by session).
-    selection=dg.AssetSelection.all().materializable() - dg.AssetSelection.groups("neuro", "specs")
+    selection=dg.AssetSelection.all().materializable() - dg.AssetSelection.groups("neuro", "specs") - MODULES
     | dg.AssetSelection.assets(["neuro", "cohort_table"]),
     description="The master workflow: cohort table, cortical column and astro models, end to end.",
     tags={**priority(WORKFLOW_PRIORITY), **max_runtime(6 * HOUR)},
@@ -64,8 +68,13 @@ astro_job = dg.define_asset_job(
     selection=dg.AssetSelection.groups("astro").materializable(),
     description="The astro pipeline: survey files, features and the three models.",
 )
+brain_modules_job = dg.define_asset_job(
+    name="brain_modules_job",
+    selection=MODULES.materializable(),
+    description="Brain modules from the catalogue, one partition each: build, simulate, validate, promote.",
+)
 all_assets_job = dg.define_asset_job(
     name="all_assets_job",
-    selection=dg.AssetSelection.all().materializable(),
-    description="Every asset; launches selections that span domains.",
+    selection=dg.AssetSelection.all().materializable() - MODULES,
+    description="Every asset but the brain modules (their own job); launches selections that span domains.",
 )
