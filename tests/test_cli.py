@@ -85,6 +85,7 @@ def test_brainstar_run_materializes_everything_and_prints_the_table(demo_run: De
     # Every module of the catalogue passes its gates and is promoted.
     for module in load_catalogue(CATALOGUE).names:
         assert statuses[("brain_modules/promoted_module", module)] == "materialized"
+    assert statuses[("brain_modules/integrate_brain_modules", "-")] == "materialized"
     # The column does not learn the digits to its gate yet (README, "Cortex"): promotion stops there.
     promoted = ("cortex/promoted_column", "-")
     assert statuses[promoted] == "not"

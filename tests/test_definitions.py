@@ -29,7 +29,13 @@ EXPECTED_ASSETS = {
     "specs/neuro_inventory/raw_session",
     *(
         f"brain_modules/{name}"
-        for name in ("module_model", "module_simulation", "module_validation", "promoted_module")
+        for name in (
+            "module_model",
+            "module_simulation",
+            "module_validation",
+            "promoted_module",
+            "integrate_brain_modules",
+        )
     ),
 }
 EXPECTED_CHECKS = {
@@ -61,6 +67,7 @@ EXPECTED_CHECKS = {
     ("specs/astro_ingestion/sdss_spectra", "n_rows_in_bounds"),
     ("specs/neuro_inventory/raw_session", "header_issues_in_bounds"),
     ("brain_modules/module_validation", "module_gates_pass"),
+    ("brain_modules/integrate_brain_modules", "loop_learns_bandit"),
 }
 EXPECTED_RESOURCES = {"landing_zone", "warehouse", "model_registry", "torch_device", "neuro_qc", "notifier"}
 EXPECTED_SENSORS = {

@@ -8,6 +8,7 @@ from brainstar.core import settings
 from brainstar.domain.brain_modules.catalogue import ModuleCatalogue, load_catalogue
 from platform_assets.brain_modules.assets import GROUP, module_assets
 from platform_assets.brain_modules.checks import module_checks
+from platform_assets.brain_modules.integration import integration_assets
 from platform_assets.specs import domain_assets
 
 CATALOGUE = settings.module_catalogue()
@@ -15,7 +16,10 @@ CATALOGUE = settings.module_catalogue()
 
 def module_definitions(catalogue: ModuleCatalogue) -> dg.Definitions:
     modules, assets = module_assets(catalogue)
-    return dg.Definitions(assets=domain_assets(GROUP, assets), asset_checks=module_checks(modules))
+    integrate, loop_check = integration_assets(catalogue)
+    return dg.Definitions(
+        assets=domain_assets(GROUP, [*assets, integrate]), asset_checks=[*module_checks(modules), loop_check]
+    )
 
 
 defs = module_definitions(load_catalogue(CATALOGUE))

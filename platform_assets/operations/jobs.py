@@ -15,8 +15,11 @@ from platform_assets.operations.run_tags import (
 from resources import Warehouse
 
 # The brain modules are partitioned by catalogue entry, and one job holds one partitions
-# definition: they have a job of their own, outside the others.
-MODULES = dg.AssetSelection.groups("brain_modules")
+# definition: they have a job of their own, outside the others. Their integration is not
+# partitioned: it runs in the workflow.
+MODULES = dg.AssetSelection.groups("brain_modules") - dg.AssetSelection.assets(
+    ["brain_modules", "integrate_brain_modules"]
+)
 
 # Everything not partitioned by session: the cohort table, the cortical column and the
 # astro pipeline. Per-session work is driven by the sessions sensor and the rescan.
@@ -25,7 +28,10 @@ workflow_job = dg.define_asset_job(
     # Spec pipelines have their own jobs (and may be partitioned by session).
     selection=dg.AssetSelection.all().materializable() - dg.AssetSelection.groups("neuro", "specs") - MODULES
     | dg.AssetSelection.assets(["neuro", "cohort_table"]),
-    description="The master workflow: cohort table, cortical column and astro models, end to end.",
+    description=(
+        "The master workflow: cohort table, cortical column, astro models and the brain modules' "
+        "integration, end to end."
+    ),
     tags={**priority(WORKFLOW_PRIORITY), **max_runtime(6 * HOUR)},
 )
 

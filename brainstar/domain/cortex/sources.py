@@ -61,6 +61,12 @@ def add_sources(
     )
 
 
+def thalamic_weight_pa(config: ColumnConfig, k_scaling: float | None = None) -> float:
+    """The PSC of a thalamic synapse: PSP 0.15 mV, scaled by 1/sqrt(K) as the column's are."""
+    k = config.k_scaling if k_scaling is None else k_scaling
+    return TH_PSP_MV * psc_over_psp(config.neuron) / math.sqrt(k)
+
+
 def add_thalamus(
     network: ColumnNetwork,
     config: ColumnConfig,
@@ -84,7 +90,7 @@ def add_thalamus(
     # Full-scale in-degree per cortical cell, times K: the count for this many cortical cells.
     indegree = full[:, 0] / full_cortex
     counts = np.round(indegree * n_cortex * k).astype(np.int64)
-    weight = TH_PSP_MV * psc_over_psp(config.neuron) / math.sqrt(k)
+    weight = thalamic_weight_pa(config, k)
     pre, post = [], []
     for target, count in enumerate(counts):
         pre.append(rng.integers(0, n_th, count))
