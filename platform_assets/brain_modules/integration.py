@@ -73,6 +73,7 @@ def integration_assets(catalogue: ModuleCatalogue) -> tuple[dg.AssetsDefinition,
     def integrate_brain_modules(
         context: dg.AssetExecutionContext, config: LoopSettings, warehouse: Warehouse
     ) -> dg.MaterializeResult:
+        from brainstar.domain.brain_modules import report
         from brainstar.domain.brain_modules.loop_report import bandit_learning_png
 
         modules = _loop_modules(catalogue, warehouse)
@@ -90,6 +91,16 @@ def integration_assets(catalogue: ModuleCatalogue) -> tuple[dg.AssetsDefinition,
         figure = warehouse.file(INTEGRATED, "bandit_learning.png")
         with warehouse.atomic_path(figure) as tmp:
             tmp.write_bytes(png)
+        page = warehouse.file(INTEGRATED, "report.html")
+        with warehouse.atomic_path(page) as tmp:
+            tmp.write_text(
+                report.render(
+                    "integrate_brain_modules",
+                    "Column, basal ganglia and thalamic relay in one loop, learning a three-armed bandit.",
+                    [dataclasses.asdict(gate)],
+                    {"bandit_learning": png},
+                )
+            )
         rows = [
             [s["seed"], f"{s['learning']['best_arm_test']:.2f}", f"{s['control']['best_arm_test']:.2f}"]
             for s in summary["seeds"]
@@ -97,6 +108,7 @@ def integration_assets(catalogue: ModuleCatalogue) -> tuple[dg.AssetsDefinition,
         return dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(str(figure.parent)),
+                "report": dg.MetadataValue.path(str(page)),
                 "key_figure": dg.MetadataValue.md(f"![bandit learning]({png_data_uri(png)})"),
                 "best_arm_held_out": markdown_table(["seed", "learning", "no learning"], rows),
                 "modules": dg.MetadataValue.json(summary["modules"]),

@@ -109,3 +109,5 @@ def test_integration_records_the_modules_and_its_gate_fails_on_one_seed(tmp_path
     [evaluation] = result.get_asset_check_evaluations()
     assert not evaluation.passed  # one seed of ten trials: the gate asks for three
     assert warehouse.file(INTEGRATED, "bandit_learning.png").read_bytes().startswith(b"\x89PNG")
+    page = warehouse.file(INTEGRATED, "report.html").read_text()
+    assert "loop_learns_bandit" in page and "FAIL" in page and "data:image/png;base64," in page
