@@ -20,6 +20,7 @@ from platform_assets.astro.layout import (
     SPLITS_FILE,
     TABLE_FILE,
 )
+from platform_assets.metadata import key_figure, parquet_table_metadata
 from platform_assets.operations.placement import runs_in
 from platform_assets.operations.resource_usage import record_resource_usage
 from resources import LandingZone, ModelRegistry, TorchDevice, Warehouse
@@ -131,6 +132,10 @@ def feature_store(
         metadata[f"{modality}_rows"] = manifest[modality]["rows"]
         metadata[f"{modality}_version"] = manifest[modality]["version"]
         metadata[f"{modality}_label_sources"] = dg.MetadataValue.json(manifest[modality]["label_sources"])
+        # Three tables, one column schema per asset: each table shows as its own preview.
+        metadata.update(
+            parquet_table_metadata(out_dir / f"{modality}.parquet", name=f"{modality}_preview", schema=False)
+        )
     metadata["label_catalogues"] = dg.MetadataValue.json(manifest["label_catalogues"])
     metadata["gaia_cut_failures"] = dg.MetadataValue.json(manifest["gaia_cut_failures"])
     return dg.MaterializeResult(metadata=metadata)
@@ -154,6 +159,7 @@ def splits(
         metadata={
             "path": dg.MetadataValue.path(str(path)),
             **{f"{m}_{s}_rows": int(n) for (m, s), n in counts.items()},
+            **parquet_table_metadata(path),
         }
     )
 
@@ -177,7 +183,6 @@ def _model_asset(modality: str, description: str) -> dg.AssetsDefinition:
         model_registry: ModelRegistry,
     ) -> dg.MaterializeResult:
         from brainstar.core.atomic import write_text_atomic
-        from brainstar.core.figures import png_data_uri
         from brainstar.domain.astro import figures, pipeline, registry
 
         store_dir, splits_path = (
@@ -204,7 +209,7 @@ def _model_asset(modality: str, description: str) -> dg.AssetsDefinition:
             metadata={
                 "path": dg.MetadataValue.path(str(path)),
                 "report": dg.MetadataValue.path(str(report_path)),
-                "key_figure": dg.MetadataValue.md(f"![key figure]({png_data_uri(report.key_figure_png)})"),
+                "key_figure": key_figure(report.key_figure_png),
                 "registry_version": card["version"],
                 "mlflow_run_id": card["run_id"],
                 "gates_passed": card["passed"],

@@ -7,6 +7,7 @@ from typing import Any
 
 import dagster as dg
 
+from platform_assets.metadata import parquet_table_metadata
 from resources import LandingZone
 
 
@@ -43,5 +44,6 @@ def ingest_landed_survey(
         "file_notes": dg.MetadataValue.json(notes),
         "content_version": report["version"],
         "wall_seconds": report["wall_seconds"],
+        **(parquet_table_metadata(table) if table.exists() else {}),
     }
     return report, metadata

@@ -14,9 +14,8 @@ from typing import Any
 import dagster as dg
 
 from brainstar.core import pools
-from brainstar.core.figures import png_data_uri
 from brainstar.domain.brain_modules.catalogue import ModuleCatalogue
-from platform_assets.metadata import markdown_table
+from platform_assets.metadata import key_figure, markdown_table
 from platform_assets.operations.placement import runs_in
 from platform_assets.operations.resource_usage import record_resource_usage
 from resources import Warehouse
@@ -150,9 +149,8 @@ def module_assets(
                 ],
             ),
         }
-        if figures:
-            stem, png = next(iter(figures.items()))
-            metadata["key_figure"] = dg.MetadataValue.md(f"![{stem}]({png_data_uri(png)})")
+        if figures:  # the builder's first figure is its key figure
+            metadata["key_figure"] = key_figure(next(iter(figures.values())))
         return dg.MaterializeResult(metadata=metadata)
 
     @stage(

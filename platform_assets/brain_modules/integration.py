@@ -9,11 +9,10 @@ import dagster as dg
 from pydantic import Field
 
 from brainstar.core import pools
-from brainstar.core.figures import png_data_uri
 from brainstar.domain.brain_modules import loop
 from brainstar.domain.brain_modules.catalogue import ModuleCatalogue, ModuleEntry
 from platform_assets.brain_modules.assets import GROUP, PROMOTED
-from platform_assets.metadata import markdown_table
+from platform_assets.metadata import key_figure, markdown_table
 from platform_assets.operations.placement import runs_in
 from platform_assets.operations.resource_usage import record_resource_usage
 from resources import Warehouse
@@ -109,7 +108,7 @@ def integration_assets(catalogue: ModuleCatalogue) -> tuple[dg.AssetsDefinition,
             metadata={
                 "path": dg.MetadataValue.path(str(figure.parent)),
                 "report": dg.MetadataValue.path(str(page)),
-                "key_figure": dg.MetadataValue.md(f"![bandit learning]({png_data_uri(png)})"),
+                "key_figure": key_figure(png),
                 "best_arm_held_out": markdown_table(["seed", "learning", "no learning"], rows),
                 "modules": dg.MetadataValue.json(summary["modules"]),
             }

@@ -12,11 +12,10 @@ import dagster as dg
 import numpy as np
 
 from brainstar.core import pools
-from brainstar.core.figures import png_data_uri
 from brainstar.domain.cortex import params
 from platform_assets.cortex import layout
 from platform_assets.cortex.run_config import ColumnSettings, config_payload, read_config
-from platform_assets.metadata import markdown_table
+from platform_assets.metadata import key_figure, markdown_table
 from platform_assets.operations.placement import runs_in
 from platform_assets.operations.resource_usage import record_resource_usage
 from resources import TorchDevice, Warehouse
@@ -122,7 +121,7 @@ def trained_column(context: dg.AssetExecutionContext, warehouse: Warehouse) -> d
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(target)),
-            "key_figure": dg.MetadataValue.md(f"![key figure]({png_data_uri(curves)})"),
+            "key_figure": key_figure(curves),
             "digits": markdown_table(
                 ["seed", "trained", "plasticity off", "pixels (logistic)"],
                 [
@@ -240,7 +239,7 @@ def validation_report(warehouse: Warehouse) -> dg.MaterializeResult:
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(target)),
-            "key_figure": dg.MetadataValue.md(f"![key figure]({png_data_uri(rates)})"),
+            "key_figure": key_figure(rates),
             "gates_passed": sum(g.passed for g in gate_list),
             "gates_total": len(gate_list),
             "failed_gates": dg.MetadataValue.json([g.name for g in gate_list if not g.passed]),

@@ -20,7 +20,7 @@ from brainstar.core.atomic import atomic_path, write_json_atomic
 from brainstar.domain.neuro import bids, dcm2niix, dwi_session, motion, preprocess, reconstruction
 from brainstar.domain.neuro import tractography as tracking
 from brainstar.domain.neuro.nifti import labels_on_grid, save_nifti
-from platform_assets.metadata import qc_table
+from platform_assets.metadata import parquet_table_metadata, qc_table
 from platform_assets.neuro.layout import (
     SessionOutputs,
     cohort_table_path,
@@ -208,6 +208,7 @@ def parcellation_stats(context: dg.AssetExecutionContext, warehouse: Warehouse) 
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(outputs.regional_stats)),
+            **parquet_table_metadata(outputs.regional_stats),
             "label_source": source,
             "n_regions": int(fa["region"].nunique()),
             "min_region_coverage": float(table["coverage"].min()),
@@ -272,7 +273,7 @@ def cohort_table(warehouse: Warehouse) -> dg.MaterializeResult:
         metadata={
             "path": dg.MetadataValue.path(str(path)),
             "n_sessions": len(table),
-            "columns": dg.MetadataValue.json(list(table.columns)),
+            **parquet_table_metadata(path),
         }
     )
 

@@ -14,6 +14,7 @@ import numpy as np
 from brainstar.core.atomic import write_text_atomic
 from brainstar.domain.neuro import bids, dwi_session, masking, preprocess
 from brainstar.domain.neuro import qc_report as pages
+from platform_assets.metadata import key_figure as metadata_key_figure
 from platform_assets.metadata import markdown_table
 from platform_assets.neuro.layout import SessionOutputs, load_preprocessed
 from resources import NeuroQcThresholds
@@ -80,7 +81,7 @@ def write_session_report(
     failing = [row.metric for row in rows if row.passed is False]
     return {
         "report": dg.MetadataValue.path(str(path)),
-        "key_figure": dg.MetadataValue.md(f"![key figure]({pages.png_data_uri(key_figure)})"),
+        "key_figure": metadata_key_figure(key_figure),
         "qc": markdown_table(
             ["metric", "value", "unit", "limit", "result"],
             [[r.metric, r.value, r.unit, r.limit_text, r.result] for r in rows],

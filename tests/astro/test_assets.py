@@ -60,6 +60,15 @@ def test_graph_ingests_skips_bad_files_trains_and_promotes_only_passing_models(
         evaluations[("astro/feature_store", f"{m}_expectations")] for m in ("spectral", "lightcurve", "sed")
     )
     assert evaluations[("astro/splits", "no_source_in_two_splits")]
+    # Parquet outputs carry their columns, row count and first rows to the UI.
+    metadata = {
+        e.asset_key.to_user_string(): e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
+    gaia = metadata["astro/gaia_photometry"]
+    assert "source_id" in {c.name for c in gaia["dagster/column_schema"].schema.columns}
+    assert len(gaia["preview"].value.records) == min(5, gaia["dagster/row_count"].value) > 0
+    assert {"spectral_preview", "lightcurve_preview", "sed_preview"} <= set(metadata["astro/feature_store"])
 
     where = registry.sqlite_location(warehouse)
     for modality in ("spectral", "lightcurve", "sed"):

@@ -67,7 +67,7 @@ def test_a_module_whose_gates_pass_is_promoted_with_its_report(tmp_path: Path) -
     validation = next(
         m for m in result.get_asset_materialization_events() if m.asset_key == VALIDATION
     ).materialization.metadata
-    assert validation["key_figure"].value.startswith("![gpi_traces](data:image/png;base64,")
+    assert validation["key_figure"].value.startswith("![key figure](data:image/png;base64,")
 
 
 def test_a_failing_required_gate_blocks_promotion_and_says_why(tmp_path: Path) -> None:

@@ -3,11 +3,13 @@
 Steps: the asset graph shows every domain's group; turning on the sessions sensor adds
 the demo sessions as partitions; one session is materialized from the UI and its run
 succeeds; the asset page shows check results and QC metadata; a session's partition page
-shows its key figure; a failed check shows why it failed; an astro model shows its key
-figure. Each figure must have loaded in the browser (natural width above 0), not only be
-named on the page. Screenshots of every step go to test-artifacts/ui/, which CI keeps.
+shows its key figure; a failed check shows why it failed; an astro model, the cortex
+validation report and a brain module's partition show their key figures. Each figure must
+have loaded in the browser (natural width above 0), not only be named on the page.
+Screenshots of every step go to test-artifacts/ui/, which CI keeps.
 """
 
+import json
 import re
 import shutil
 import subprocess
@@ -21,6 +23,7 @@ import pytest
 from brainstar.cli.local_dagster import dagster_server
 from brainstar.demo.astro.surveys import write_astro_surveys
 from platform_assets.definitions import defs
+from platform_assets.metadata import KEY_FIGURE_ALT
 from tests.astro.conftest import SMALL as SMALL_ASTRO_SURVEYS
 from tests.conftest import REPO_ROOT, VENV_BIN, subprocess_env
 from tests.ui.browser import CHROMIUM, CHROMIUM_ARGS, UiDriver
@@ -33,8 +36,23 @@ DEMO_SESSION = "sub-01_ses-01"
 # blocking header check fails, so the session stops there (seconds, not a preprocessing run).
 FAILING_SESSION = "sub-04_ses-01"
 CHECK_REASON = "b-vectors deviate from unit length by up to 0.100"
-# The astro model whose figure a step opens, with everything upstream of it.
+# The figures three steps open, each materialized with everything upstream of it by
+# `dagster asset materialize`: an astro model; the cortex validation report on a short column run
+# (one digit seed of ten images: its blocking digit check fails, exit status 1, after the report
+# materialized); a brain module's report.
 FIGURE_ASSETS = "*astro/sed_model"
+CORTEX_REPORT = "*cortex/validation_report"
+CORTEX_SETTINGS = {
+    "t_sim_ms": 500.0,
+    "warmup_ms": 100.0,
+    "training_seeds": [0],
+    "digit_train_images": 10,
+    "digit_test_images": 10,
+    "distal_reward_seconds": 20,
+}
+CORTEX_CONFIG = json.dumps({"ops": {"cortex__biological_config": {"config": CORTEX_SETTINGS}}})
+MODULE = "basal_ganglia"
+MODULE_STAGES = "group:brain_modules and not key:brain_modules/integrate_brain_modules"
 
 
 def groups_in_definitions() -> list[str]:
@@ -88,28 +106,36 @@ class FigureAssets:
         try:
             returncode = self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            pytest.fail(f"{FIGURE_ASSETS} still materializing after {timeout:.0f} s; log {self.log_path}")
+            pytest.fail(f"the figures' assets still materializing after {timeout:.0f} s; log {self.log_path}")
         if returncode != 0:
             tail = self.log_path.read_text(errors="replace")[-3000:]
-            pytest.fail(f"materializing {FIGURE_ASSETS} failed ({returncode}); log {self.log_path}:\n{tail}")
+            pytest.fail(
+                f"materializing the figures' assets failed ({returncode}); log {self.log_path}:\n{tail}"
+            )
 
 
 @pytest.fixture(scope="module")
 def figure_assets(ui_env: dict[str, str], dagster_dev: str) -> Iterator[FigureAssets]:
-    """``dagster asset materialize`` of an astro model and its inputs, as users run it.
+    """``dagster asset materialize`` of the figures' assets and their inputs, as users run it.
 
-    On the small surveys that takes 3.5 minutes alone on two busy cores and about 5 beside
-    the neuro runs (ingesting the Kepler light curves most of it), so it starts with the
-    first test and runs while the neuro steps wait on the sensor's runs.
+    The astro model on the small surveys takes 3.5 minutes alone on two busy cores and about 5
+    beside the neuro runs (ingesting the Kepler light curves most of it), the short cortex run
+    about one, the module seconds; so it starts with the first test and runs while the neuro
+    steps wait on the sensor's runs.
 
     Not before ``dagster dev`` is up: two processes creating a new instance's SQLite storage
     at once both stamp its schema ("more than one head"), and the server fails to start.
     """
     log_path = Path(ui_env["DAGSTER_HOME"]).parent / "figure_assets.log"
-    command = [str(VENV_BIN / "dagster"), "asset", "materialize", "-m", "platform_assets.definitions"]
+    materialize = f"{VENV_BIN / 'dagster'} asset materialize -m platform_assets.definitions --select"
+    script = (
+        f"set -e; {materialize} '{FIGURE_ASSETS}'; "
+        f"{materialize} '{CORTEX_REPORT}' --config-json '{CORTEX_CONFIG}' || [ $? -eq 1 ]; "
+        f"{materialize} '{MODULE_STAGES}' --partition {MODULE}"
+    )
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [*command, "--select", FIGURE_ASSETS],
+            ["bash", "-c", script],
             env=subprocess_env(ui_env),
             cwd=REPO_ROOT,
             stdout=log,
@@ -261,7 +287,7 @@ def show_key_figure(ui: UiDriver) -> int:
     ui.wait_for_text("key_figure", timeout=60)
     row = ui.page.locator("tr", has=ui.page.get_by_text("key_figure", exact=True)).first
     row.get_by_text("Show Markdown").click()
-    width = ui.wait_for_image("key figure")
+    width = ui.wait_for_image(KEY_FIGURE_ALT)
     ui.page.wait_for_timeout(500)  # the dialog fades in: a screenshot at once shows it half clear
     return width
 
@@ -294,3 +320,18 @@ def test_8_astro_model_page_shows_its_key_figure(ui: UiDriver, figure_assets: Fi
     ui.open("/assets/astro/sed_model")
     assert show_key_figure(ui) > 0
     ui.shot("astro_model_key_figure")
+
+
+def test_9_cortex_report_shows_its_key_figure(ui: UiDriver, figure_assets: FigureAssets) -> None:
+    figure_assets.wait()
+    ui.open("/assets/cortex/validation_report")
+    assert show_key_figure(ui) > 0
+    ui.shot("cortex_report_key_figure")
+
+
+def test_10_brain_module_partition_shows_its_report_figure(ui: UiDriver, figure_assets: FigureAssets) -> None:
+    figure_assets.wait()
+    ui.open(f"/assets/brain_modules/module_validation?view=partitions&partition={MODULE}")
+    ui.wait_for_text("Latest materialization", timeout=120, reload_every=15)
+    assert show_key_figure(ui) > 0
+    ui.shot("brain_module_key_figure")
