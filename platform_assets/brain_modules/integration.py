@@ -76,10 +76,11 @@ def integration_assets(catalogue: ModuleCatalogue) -> tuple[dg.AssetsDefinition,
         from brainstar.domain.brain_modules.loop_report import bandit_learning_png
 
         modules = _loop_modules(catalogue, warehouse)
-        bg_entry, _ = modules["basal_ganglia"]
+        column = modules["cortical_column"][0].build_params()
         params = loop.LoopParams(
-            basal_ganglia=bg_entry.build_params(), n_train=config.n_train, n_test=config.n_test,
-            seeds=tuple(config.seeds),
+            n_scaling=column.n_scaling, k_scaling=column.k_scaling,
+            basal_ganglia=modules["basal_ganglia"][0].build_params(),
+            n_train=config.n_train, n_test=config.n_test, seeds=tuple(config.seeds),
         )  # fmt: skip
         summary = loop.evaluate(params, progress=context.log.info)
         summary["modules"] = {entry.name: record["sha256"] for entry, record in modules.values()}

@@ -18,7 +18,8 @@ from platform_assets.brain_modules.assets import PROMOTED
 from platform_assets.brain_modules.integration import INTEGRATED, integration_assets
 from resources import Warehouse
 
-SMALL = replace(loop.LoopParams(), n_test=30, seeds=(0,))
+# Half the pipeline's column (N 0.01), for time: the loop learns there too (measured).
+SMALL = replace(loop.LoopParams(), n_scaling=0.01, n_test=30, seeds=(0,))
 
 
 def _summary(learned: list[float], control: list[float]) -> dict:
@@ -66,7 +67,12 @@ def _integrate(tmp_path: Path, promoted: list[str]) -> tuple[dg.ExecuteInProcess
         yaml.safe_dump(
             {
                 "modules": [
-                    {"name": "column", "builder": "cortical_column", "gates": ["rates"]},
+                    {
+                        "name": "column",
+                        "builder": "cortical_column",
+                        "params": {"n_scaling": 0.01},
+                        "gates": ["rates"],
+                    },
                     {"name": "bg", "builder": "basal_ganglia", "gates": ["bg_selection"]},
                 ]
             }
@@ -106,6 +112,7 @@ def test_integration_records_the_modules_and_its_gate_fails_on_one_seed(tmp_path
     result, warehouse = _integrate(tmp_path, ["column", "bg"])
     summary = json.loads(warehouse.file(INTEGRATED, "loop.json").read_text())
     assert summary["modules"] == {"column": "column" * 8, "bg": "bg" * 8}
+    assert summary["scale"] == {"n_scaling": 0.01, "k_scaling": 0.1}  # the column entry's
     [evaluation] = result.get_asset_check_evaluations()
     assert not evaluation.passed  # one seed of ten trials: the gate asks for three
     assert warehouse.file(INTEGRATED, "bandit_learning.png").read_bytes().startswith(b"\x89PNG")

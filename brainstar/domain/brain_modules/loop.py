@@ -56,7 +56,8 @@ class LoopParams:
     """Bandit, column scale, relay, trial timing and learning (defaults: the pipeline's)."""
 
     reward_probabilities: tuple[float, ...] = (0.2, 0.5, 0.8)
-    n_scaling: float = 0.01
+    # The column's scale: the pipeline takes it from the catalogue's column entry.
+    n_scaling: float = 0.02
     k_scaling: float = 0.1
     relay_cells_per_channel: int = 10
     relay_indegree: int = 20  # relay synapses onto each L5E cell of the relay's channel
