@@ -244,12 +244,19 @@ def cohort_outliers(warehouse: Warehouse, neuro_qc: NeuroQcThresholds) -> dg.Ass
 
     table = pd.read_parquet(cohort_table_path(warehouse))
     flagged = cohort.outliers(table, neuro_qc.outlier_robust_z)
+    judged = len(table) >= cohort.MIN_SESSIONS_FOR_OUTLIERS
     return dg.AssetCheckResult(
         passed=flagged.empty,
         severity=dg.AssetCheckSeverity.WARN,
-        description=f"{len(flagged)} outlying QC value(s) across {len(table)} sessions",
+        description=(
+            f"{len(flagged)} outlying QC value(s) across {len(table)} sessions"
+            if judged
+            else f"not judged: {len(table)} session(s), outliers need at least "
+            f"{cohort.MIN_SESSIONS_FOR_OUTLIERS} to stand out from"
+        ),
         metadata={
             "n_sessions": len(table),
+            "judged": judged,
             "threshold_robust_z": neuro_qc.outlier_robust_z,
             "outliers": dg.MetadataValue.md(
                 flagged.to_markdown(index=False) if not flagged.empty else "none"

@@ -210,6 +210,16 @@ def test_cohort_gate_warns_on_an_outlying_session(warehouse: Warehouse) -> None:
     assert "sub-04_ses-01" in evaluation.metadata["outliers"].value
 
 
+def test_cohort_gate_says_two_sessions_are_not_enough_to_judge(warehouse: Warehouse) -> None:
+    table = pd.DataFrame({"session": ["sub-01_ses-01", "sub-02_ses-01"], "fd_max_mm": [0.5, 9.0]})
+    path = cohort_table_path(warehouse)
+    path.parent.mkdir(parents=True)
+    table.to_parquet(path, index=False)
+    evaluation = evaluate(checks.cohort_outliers, warehouse)["cohort_outliers"]
+    assert evaluation.description == "not judged: 2 session(s), outliers need at least 3 to stand out from"
+    assert evaluation.metadata["judged"].value is False
+
+
 def test_layout_refuses_a_partition_key_that_could_escape(warehouse: Warehouse) -> None:
     with pytest.raises(ValueError, match="not safe"):
         SessionOutputs(warehouse, "../escape").folder("dti_maps")

@@ -34,12 +34,17 @@ def robust_z_scores(values: pd.Series) -> pd.Series:
     return (values - median) / mad
 
 
+# The fewest sessions for which a median and a MAD mean anything.
+MIN_SESSIONS_FOR_OUTLIERS = 3
+
+
 def outliers(table: pd.DataFrame, threshold: float, metrics: tuple[str, ...] = QC_METRICS) -> pd.DataFrame:
-    """Sessions whose robust z-score on any QC metric exceeds ``threshold`` in magnitude."""
+    """Sessions whose robust z-score on any QC metric exceeds ``threshold`` in magnitude (none
+    below ``MIN_SESSIONS_FOR_OUTLIERS`` sessions: there is no cohort to stand out from)."""
     flagged = []
     for metric in metrics:
-        if metric not in table or len(table) < 3:
-            continue  # three sessions is the least for which a median and MAD mean anything
+        if metric not in table or len(table) < MIN_SESSIONS_FOR_OUTLIERS:
+            continue
         z = robust_z_scores(table[metric].astype(float))
         for index in z.index[z.abs() > threshold]:
             flagged.append(
