@@ -33,15 +33,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from brainstar.core.gates import Gate
-from brainstar.domain.cortex import sources
 from brainstar.domain.cortex.config import ColumnConfig
-from brainstar.domain.cortex.engine_numba import ColumnSimulator, EngineRun
-from brainstar.domain.cortex.network import build_network
 from brainstar.domain.regions import basal_ganglia as bg
+
+if TYPE_CHECKING:  # the engine compiles numba kernels: imported where a column is built
+    from brainstar.domain.cortex.engine_numba import ColumnSimulator
 
 RELAY = "MTh"  # motor thalamus (VA/VL), the basal ganglia's target
 OUTPUT = "L5E"
@@ -106,6 +107,10 @@ class LoopColumn:
 
 def build_loop_column(params: LoopParams, seed: int) -> LoopColumn:
     """The column with a motor-thalamic relay projecting channel by channel onto L5E, warmed up."""
+    from brainstar.domain.cortex import sources
+    from brainstar.domain.cortex.engine_numba import ColumnSimulator, EngineRun
+    from brainstar.domain.cortex.network import build_network
+
     config = ColumnConfig(n_scaling=params.n_scaling, k_scaling=params.k_scaling, seed=seed, warmup_ms=0.0)
     network = build_network(config)
     first = int(network.offsets[network.populations.index(OUTPUT)])
