@@ -3,7 +3,7 @@ thalamic relay, learning a bandit (``brainstar.domain.brain_modules.loop``), and
 
 import dataclasses
 import json
-from typing import Any
+from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
@@ -52,7 +52,7 @@ def _loop_modules(catalogue: ModuleCatalogue, warehouse: Warehouse) -> dict[str,
     return found
 
 
-def gates_path(warehouse: Warehouse) -> Any:
+def gates_path(warehouse: Warehouse) -> Path:
     return warehouse.file(INTEGRATED, "gates.json")
 
 
