@@ -183,11 +183,21 @@ def ui(dagster_dev: str, figure_assets: FigureAssets) -> Iterator[UiDriver]:
 
 
 def seen_after_scrolling(ui: UiDriver, text: str) -> Callable[[], bool]:
+    """Scroll the virtualised catalog down a screen at a time, back to the top once at the bottom.
+
+    The catalog sorts rows by asset name and refreshes while runs go on, which can move the list
+    under the scroll: going round again rather than only down finds a group wherever it lies.
+    """
+    last_seen = [""]
+
     def look() -> bool:
-        if text in ui.text():
+        shown = ui.text()
+        if text in shown:
             return True
         ui.page.mouse.move(700, 500)
-        ui.page.mouse.wheel(0, 600)
+        at_bottom = shown == last_seen[0]
+        ui.page.mouse.wheel(0, -100_000 if at_bottom else 700)
+        last_seen[0] = "" if at_bottom else shown
         return False
 
     return look
@@ -197,7 +207,7 @@ def test_1_asset_graph_shows_every_domain_group(ui: UiDriver) -> None:
     ui.open("/assets?view=folder")
     for group in groups_in_definitions():
         # The catalog draws only the rows in view: scroll down until the group's first row shows.
-        ui.wait_until(seen_after_scrolling(ui, group), f"group {group!r} in the catalog", timeout=90)
+        ui.wait_until(seen_after_scrolling(ui, group), f"group {group!r} in the catalog", timeout=180)
     ui.shot("catalog_groups")
     ui.open("/asset-groups")
     for group in groups_in_definitions():  # the lineage view draws one box per group
