@@ -109,11 +109,20 @@ LOOPS = ("device", "host")
 CHUNK_STEPS = 1000  # steps per kernel chunk: one host synchronisation per 100 ms of model time
 N_DA, DA_NEXT = 0, 1  # the volume transmitter's counters: list length, next scheduled spike
 
-_uniform = cuda.jit(device=True)(hash_uniform.py_func)
 _poisson = cuda.jit(device=True)(poisson_inverse.py_func)
 
 if SIMULATED:
     from numba.cuda.simulator.cudadrv.devicearray import FakeWithinKernelCUDAArray
+
+    @cuda.jit(device=True)
+    def _uniform(seed: np.uint64, step: np.uint64, neuron: np.uint64) -> float:
+        """The hash without numpy's overflow warnings: splitmix64 wraps around by design (as the
+        GPU does silently), and the first warning would add ``__warningregistry__`` to
+        ``engine_numba``'s globals while other simulated threads iterate over them (the simulator
+        swaps the ``cuda`` module in a device function's globals on every call), which failed a
+        CI run with "dictionary changed size during iteration"."""
+        with np.errstate(over="ignore"):
+            return hash_uniform.py_func(seed, step, neuron)
 
     # The simulator evaluates in Python, which never fuses a multiply-add.
     @cuda.jit(device=True)
@@ -132,6 +141,7 @@ if SIMULATED:
 else:
     from numba.cuda import libdevice
 
+    _uniform = cuda.jit(device=True)(hash_uniform.py_func)
     _mul = libdevice.dmul_rn
 
     def _rule(function: Callable[..., Any]) -> Callable[..., Any]:
