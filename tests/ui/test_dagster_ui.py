@@ -206,7 +206,7 @@ def seen_after_scrolling(ui: UiDriver, text: str) -> Callable[[], bool]:
 def test_1_asset_graph_shows_every_domain_group(ui: UiDriver) -> None:
     ui.open("/assets?view=folder")
     for group in groups_in_definitions():
-        # The catalog draws only the rows in view: scroll down until the group's first row shows.
+        # The catalog draws only the rows in view: scroll round until the group's first row shows.
         ui.wait_until(seen_after_scrolling(ui, group), f"group {group!r} in the catalog", timeout=180)
     ui.shot("catalog_groups")
     ui.open("/asset-groups")
