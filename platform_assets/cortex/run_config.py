@@ -30,9 +30,9 @@ class PipelineSettings(dg.Config):
     training_seeds: list[int] = Field(
         default=[0, 1, 2], description="Seeds of the digit task; the first seed's column is the one kept."
     )
-    # What a pipeline run affords on two cores while the column does not learn the task yet
-    # (about 40 s per seed at N 0.02); the benchmark cortex_digits trains on every image that is
-    # not held out (1,297) and tests on 400.
+    # What a pipeline run affords on two cores (about 3.5 min per seed at N 0.02, training and
+    # scoring); the benchmark cortex_digits trains on every image that is not held out (1,297)
+    # and tests on 400.
     digit_train_images: int = Field(default=100, description="Digit images each seed's column learns from.")
     digit_test_images: int = Field(default=100, description="Held-out digit images each seed is scored on.")
     # Izhikevich's hour: the rewarded synapse reaches s_max in the second half-hour (measured).

@@ -22,6 +22,9 @@ def test_assignment_and_vote_recover_a_known_tuning() -> None:
     assignment = learning.assign_cells(responses[:200], labels[:200])
     np.testing.assert_array_equal(assignment, tuning)
     assert np.mean(learning.vote(responses[200:], assignment) == labels[200:]) > 0.95
+    # A class with no assigning image claims no cell.
+    without_nine = labels[:200] != 9
+    assert 9 not in learning.assign_cells(responses[:200][without_nine], labels[:200][without_nine])
     # Untuned cells: the vote is at chance.
     flat = rng.poisson(3.0, responses.shape)
     assert (
@@ -111,3 +114,12 @@ def test_sized_protocol_fits_the_digits_and_refuses_what_does_not() -> None:
     assert len(parts.train) == 300 and len(np.intersect1d(parts.train, parts.test)) == 0
     with pytest.raises(ValueError, match="at most the 1797"):
         learning.sized(learning.DigitTask(), n_train=1500, n_test=400)
+
+
+def test_equalise_gives_every_image_the_mean_total_within_the_cap() -> None:
+    images = np.array([[1, 1, 0, 0], [1, 0, 0, 0], [1, 1, 1, 1], [0.1, 0, 0, 0]])
+    mean_total = images.sum(axis=1).mean()  # 1.775
+    equalised = learning.equalise(images, cap=2.0)
+    np.testing.assert_allclose(equalised[:3].sum(axis=1), mean_total)
+    np.testing.assert_allclose(equalised[3], 2.0 * images[3])  # faint image: raised by the cap only
+    np.testing.assert_array_equal(equalised > 0, images > 0)  # shapes untouched
