@@ -123,3 +123,12 @@ def test_equalise_gives_every_image_the_mean_total_within_the_cap() -> None:
     np.testing.assert_allclose(equalised[:3].sum(axis=1), mean_total)
     np.testing.assert_allclose(equalised[3], 2.0 * images[3])  # faint image: raised by the cap only
     np.testing.assert_array_equal(equalised > 0, images > 0)  # shapes untouched
+
+
+def test_seeds_trained_in_worker_processes_score_as_they_do_here() -> None:
+    tiny = replace(TINY, n_train=4, n_assign=4, n_test=4, n_validation=4, checkpoints=0)
+    here, _ = learning.evaluate((0, 1), tiny)
+    apart, kept = learning.evaluate((0, 1), replace(tiny, processes=2))
+    for key in ("trained_accuracy", "control_accuracy", "curves", "weight_histogram"):
+        assert apart[key] == here[key], key
+    assert kept.seed == 0
